@@ -1,0 +1,205 @@
+"""Settings, read once from the environment and `.env`, validated at start-up.
+
+In production the service refuses to start when a required setting is missing or invalid, listing
+every problem at once. Secrets are `SecretStr`: they never appear in reprs, logs or the run record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_WEBHOOK_SECRET_LENGTH = 16
+
+CommaList = Annotated[list[str], NoDecode]
+
+SECRET_ENV_PATTERN = re.compile(r"(TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS?)$", re.IGNORECASE)
+"""Environment names that hold credentials: never inherited by the agent or the checks."""
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; `problems` lists every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", validation_alias=AliasChoices("ENVIRONMENT", "NODE_ENV")
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(3001, ge=1, le=65535, validation_alias=AliasChoices("PORT", "CLAUDE_CODE_API_PORT"))
+    log_level: str = "INFO"
+
+    workspace_dir: Path = Path("workspace")
+    repo_url: str | None = None
+    repo_dir: Path | None = None
+    base_branch: str | None = None
+    database_url: str | None = None
+
+    anthropic_api_key: SecretStr | None = None
+    claude_code_oauth_token: SecretStr | None = None
+    gh_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    jira_webhook_hmac_secret: SecretStr | None = None
+
+    dry_run: bool | None = None
+    """Unset means on in development and test, off in production."""
+
+    langfuse_public_key: SecretStr | None = None
+    langfuse_secret_key: SecretStr | None = None
+    langfuse_base_url: str = "https://cloud.langfuse.com"
+
+    max_concurrent_tickets: int = Field(2, ge=1, le=64)
+    max_turns: int = Field(50, ge=1)
+    max_budget_usd: float = Field(10.0, gt=0)
+    max_fix_rounds: int = Field(2, ge=0, le=10)
+    agent_timeout_s: float = Field(1800, gt=0)
+    check_timeout_s: float = Field(900, gt=0)
+    git_timeout_s: float = Field(300, gt=0)
+    claude_model: str | None = None
+
+    trigger_label: str | None = None
+    allowed_projects: CommaList = []
+    ignore_account_ids: CommaList = []
+    rate_limit: str = "10/minute"
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    jira_base_url: str | None = None
+
+    git_author_name: str = "auto-code[bot]"
+    git_author_email: str = "auto-code@users.noreply.github.com"
+
+    @field_validator("allowed_projects", "ignore_account_ids", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trigger_label", "base_branch", "repo_url", "claude_model", "jira_base_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '10/minute': {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_requirements(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        if not self.repo_url:
+            problems.append("REPO_URL is required in production")
+        if not _present(self.gh_token):
+            problems.append("GH_TOKEN is required in production")
+        if not (_present(self.anthropic_api_key) or _present(self.claude_code_oauth_token)):
+            problems.append("ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN is required in production")
+        token = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if token and len(token) < MIN_WEBHOOK_SECRET_LENGTH:
+            problems.append(
+                f"WEBHOOK_SECRET must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters"
+            )
+        if not token and not _present(self.jira_webhook_hmac_secret):
+            problems.append(
+                "WEBHOOK_SECRET (>= 16 characters) or JIRA_WEBHOOK_HMAC_SECRET is required "
+                "in production"
+            )
+        if problems:
+            raise SettingsError(problems)
+        return self
+
+    @property
+    def is_dry_run(self) -> bool:
+        return self.dry_run if self.dry_run is not None else self.environment != "production"
+
+    @property
+    def webhook_open(self) -> bool:
+        """True when no webhook secret is configured (allowed outside production only)."""
+        return not _present(self.webhook_secret) and not _present(self.jira_webhook_hmac_secret)
+
+    @property
+    def langfuse_enabled(self) -> bool:
+        return _present(self.langfuse_public_key) and _present(self.langfuse_secret_key)
+
+    @cached_property
+    def workspace(self) -> Path:
+        return self.workspace_dir.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.workspace / 'auto-code.sqlite'}"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for scrubbing and for tests that look for leaks."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+        return values
+
+
+def _present(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value())
+
+
+def is_secret_env_name(name: str) -> bool:
+    return bool(SECRET_ENV_PATTERN.search(name))
+
+
+def scrub_environ() -> list[str]:
+    """Remove credentials from this process's environment once Settings hold them.
+
+    The Claude CLI inherits the whole environment of the service, so anything left here would be
+    readable by the agent's Bash tool. git, gh and the CLI get what they need passed explicitly.
+    """
+    removed = [name for name in os.environ if is_secret_env_name(name)]
+    for name in removed:
+        del os.environ[name]
+    return removed
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process: ours without credentials, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not is_secret_env_name(k)}
+    env.update(extra or {})
+    return env
+
+
+def load_settings() -> Settings:
+    """Read settings; raise SettingsError listing every problem."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            ctx_error = (error.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, SettingsError):
+                problems.extend(ctx_error.problems)
+            else:
+                where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+                problems.append(f"{where}: {error['msg']}")
+        raise SettingsError(problems) from None
