@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     agent_timeout_s: float = Field(1800, gt=0)
     check_timeout_s: float = Field(900, gt=0)
     git_timeout_s: float = Field(300, gt=0)
+    queue_poll_s: float = Field(1.0, gt=0, le=60)
+    """How often the queue looks for runs to start; lower in tests."""
     claude_model: str | None = None
 
     trigger_label: str | None = None

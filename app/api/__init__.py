@@ -1,0 +1,1 @@
+"""The HTTP edge: the Jira webhook, run status, health."""

@@ -1,0 +1,46 @@
+"""Webhook authentication: a shared token header and/or an HMAC signature of the raw body.
+
+Jira Automation can only send fixed header values, so it uses `X-Webhook-Token`. Jira system
+webhooks sign the body: `X-Hub-Signature: sha256=<hex>` (HMAC-SHA256 with the webhook's secret).
+When both secrets are configured, either credential is enough; every comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from app.config import Settings
+
+SUPPORTED_SIGNATURE_METHODS = {"sha256": hashlib.sha256}
+
+
+def sign(secret: str, body: bytes, method: str = "sha256") -> str:
+    """The `X-Hub-Signature` value Jira would send for `body`."""
+    digest = hmac.new(secret.encode(), body, SUPPORTED_SIGNATURE_METHODS[method]).hexdigest()
+    return f"{method}={digest}"
+
+
+def signature_valid(secret: str, body: bytes, header: str) -> bool:
+    method, _, received = header.strip().partition("=")
+    if method.lower() not in SUPPORTED_SIGNATURE_METHODS or not received:
+        return False
+    return hmac.compare_digest(sign(secret, body, method.lower()), f"{method.lower()}={received.lower()}")
+
+
+def token_valid(secret: str, header: str) -> bool:
+    return hmac.compare_digest(secret.encode(), header.encode())
+
+
+def authenticate(settings: Settings, body: bytes, token: str | None, signature: str | None) -> str | None:
+    """Return None when the request is authentic, else the reason it is not."""
+    if settings.webhook_open:
+        return None
+    if token and settings.webhook_secret and token_valid(settings.webhook_secret.get_secret_value(), token):
+        return None
+    hmac_secret = settings.jira_webhook_hmac_secret
+    if signature and hmac_secret and signature_valid(hmac_secret.get_secret_value(), body, signature):
+        return None
+    if token or signature:
+        return "invalid webhook credentials"
+    return "missing X-Webhook-Token or X-Hub-Signature header"

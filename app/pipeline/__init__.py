@@ -1,0 +1,1 @@
+"""The durable pipeline: a DBOS workflow per run, a step per stage, one queue of tickets."""

@@ -1,0 +1,296 @@
+"""What each stage of a run does. The workflow module decides the order; this module does the work.
+
+Every stage function takes the runtime and the run id, records itself on the run (see
+`tracking.tracked_stage`) and returns a JSON-safe dict; errors come back as `{"error": {...}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from app import checks, github
+from app.agent import prompts, sessions
+from app.config import child_env
+from app.pipeline import report
+from app.pipeline.runs import Run, RunStatus, utcnow
+from app.pipeline.runtime import Runtime
+from app.pipeline.tracking import describe_error, tracked_stage
+
+log = logging.getLogger("auto_code.pipeline")
+
+
+def _run(rt: Runtime, run_id: str) -> Run:
+    run = rt.store.get(run_id)
+    if run is None:
+        raise KeyError(run_id)
+    return run
+
+
+async def _guarded(coro: Any) -> dict[str, Any]:
+    """Await a stage body; return its result, or its error as data (steps never raise)."""
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("stage_error")
+        return {"error": describe_error(exc)}
+
+
+def limits(rt: Runtime, run: Run) -> sessions.AgentLimits:
+    """The agent's limits for the next session: what is left of the ticket's budget."""
+    spent = float(run.record.get("cost_usd", 0.0))
+    s = rt.settings
+    return sessions.AgentLimits(
+        model=s.claude_model,
+        max_turns=s.max_turns,
+        max_budget_usd=max(s.max_budget_usd - spent, 0.01),
+        timeout_s=s.agent_timeout_s,
+    )
+
+
+def agent_credentials(rt: Runtime) -> dict[str, str]:
+    s = rt.settings
+    if s.claude_code_oauth_token is not None:
+        return {"CLAUDE_CODE_OAUTH_TOKEN": s.claude_code_oauth_token.get_secret_value()}
+    if s.anthropic_api_key is not None:
+        return {"ANTHROPIC_API_KEY": s.anthropic_api_key.get_secret_value()}
+    return {}
+
+
+async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, "workspace") as stage:
+            await rt.workspace.sync()
+            base = await rt.workspace.base_branch(rt.settings.base_branch)
+            branch = run.job.branch
+            worktree = await rt.workspace.create_worktree(branch=branch, base=base)
+            stage.detail.update(branch=branch, base=base)
+        rt.store.update(
+            run_id, worktree=str(worktree), branch=branch, base=base, dry_run=rt.settings.is_dry_run
+        )
+        return {"worktree": str(worktree), "branch": branch, "base": base}
+
+    return await _guarded(body())
+
+
+async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
+    """Start the agent's CLI while the repository is being prepared, so its start-up is hidden."""
+
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, "setup") as stage:
+            if run_id not in rt.warm:
+                rt.warm[run_id] = await sessions.start_warm(
+                    worktree, limits(rt, run), env=agent_credentials(rt)
+                )
+            config = checks.load_repo_config(worktree, default_fix_rounds=rt.settings.max_fix_rounds)
+            if config.setup:
+                result = await checks.run_gate(
+                    "setup",
+                    config.setup,
+                    cwd=worktree,
+                    env=child_env(),
+                    timeout_s=rt.settings.check_timeout_s,
+                )
+                stage.detail["setup"] = result.to_record()
+                if result.status == "failed":
+                    raise checks.SetupFailed(result)
+            prompt = prompts.implementation_prompt(run.job)
+        return {"prompt": prompt, "config": config.to_record()}
+
+    return await _guarded(body())
+
+
+async def discard_warm(rt: Runtime, run_id: str) -> None:
+    """Close a pre-started client the run did not use (its setup failed, or it was cancelled)."""
+    warm = rt.warm.pop(run_id, None)
+    if warm is not None:
+        await warm.close()
+
+
+def _account(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) -> None:
+    """Add a session's cost and turns to the run's totals."""
+
+    def add(record: dict[str, Any]) -> None:
+        record["cost_usd"] = round(record.get("cost_usd", 0.0) + result.cost_usd, 6)
+        record["turns"] = record.get("turns", 0) + result.turns
+        record.setdefault("sessions", []).append(
+            {"role": role, "session_id": result.session_id, "cost_usd": result.cost_usd,
+             "turns": result.turns, "subtype": result.subtype}
+        )
+        record.setdefault("denials", []).extend(result.denials)
+
+    rt.store.update(run_id, mutate=add)
+
+
+async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> dict[str, Any]:
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, "implement") as stage:
+            warm = rt.warm.pop(run_id, None)
+            stage.detail["warm"] = warm is not None
+            result = await sessions.implement(
+                prompt, worktree=worktree, limits=limits(rt, run), env=agent_credentials(rt), warm=warm
+            )
+            _account(rt, run_id, result, "implement")
+            rt.store.update(run_id, session_id=result.session_id, agent_summary=result.text)
+            if result.is_error:
+                raise sessions.incomplete(result, rt.settings)
+            changed = await rt.workspace.has_changes(worktree)
+            stage.detail.update(session_id=result.session_id, has_changes=changed)
+        return {"session_id": result.session_id, "summary": result.text, "has_changes": changed}
+
+    return await _guarded(body())
+
+
+async def run_gate(
+    rt: Runtime, run_id: str, worktree: Path, gate: str, config: dict[str, Any], attempt: int
+) -> dict[str, Any]:
+    """Run one gate. `feedback` is what a failing gate sends back to the agent."""
+
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, gate if attempt == 0 else f"{gate}#{attempt}") as stage:
+            if gate == "review":
+                outcome = await _review(rt, run, worktree, config)
+            else:
+                argv = config["commands"].get(gate) if config["gates"].get(gate, True) else None
+                result = await checks.run_gate(
+                    gate, argv, cwd=worktree, env=child_env(), timeout_s=rt.settings.check_timeout_s
+                )
+                outcome = {"status": result.status, "feedback": result.output_tail,
+                           "detail": result.to_record()}
+            stage.detail["gate"] = outcome["status"]
+            if outcome["status"] == "failed":
+                stage.status = "failed"
+        remaining = rt.settings.max_budget_usd - float(_run(rt, run_id).record.get("cost_usd", 0.0))
+        outcome["can_fix"] = remaining > 0.01
+
+        def record_gate(record: dict[str, Any]) -> None:
+            record.setdefault("gates", {})[gate] = {
+                "status": outcome["status"],
+                "fix_rounds": attempt,
+                **outcome.get("detail", {}),
+            }
+
+        rt.store.update(run_id, mutate=record_gate)
+        return {"status": outcome["status"], "feedback": outcome.get("feedback", ""),
+                "can_fix": outcome["can_fix"]}
+
+    return await _guarded(body())
+
+
+async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any]) -> dict[str, Any]:
+    if not config["gates"].get("review", True):
+        return {"status": "skipped", "detail": {"reason": "disabled in .auto-code.toml"}}
+    diff = await rt.workspace.diff(worktree)
+    review = await sessions.review(
+        diff, worktree=worktree, limits=limits(rt, run), env=agent_credentials(rt)
+    )
+    _account(rt, run.id, review.result, "review")
+    findings = [dict(f) for f in review.findings]
+    return {
+        "status": "failed" if review.has_issues else "passed",
+        "feedback": prompts.format_findings(findings),
+        "detail": {"findings": findings},
+    }
+
+
+async def fix(
+    rt: Runtime, run_id: str, worktree: Path, gate: str, feedback: str, session_id: str, attempt: int
+) -> dict[str, Any]:
+    """Send a failing gate's findings back into the implementation session (resume)."""
+
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, f"fix_{gate}#{attempt}") as stage:
+            result = await sessions.fix(
+                prompts.fix_prompt(gate, feedback),
+                worktree=worktree,
+                session_id=session_id,
+                limits=limits(rt, run),
+                env=agent_credentials(rt),
+            )
+            _account(rt, run_id, result, f"fix_{gate}")
+            stage.detail.update(session_id=result.session_id, resumed=session_id)
+            if result.session_id:
+                rt.store.update(run_id, session_id=result.session_id)
+        return {"session_id": result.session_id or session_id}
+
+    return await _guarded(body())
+
+
+async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        async with tracked_stage(rt.store, run_id, "commit") as stage:
+            sha = await rt.workspace.commit(worktree, message=report.commit_message(run.job))
+            stage.detail["sha"] = sha
+        rt.store.update(run_id, commit=sha)
+        return {"sha": sha}
+
+    return await _guarded(body())
+
+
+async def push(rt: Runtime, run_id: str, worktree: Path, branch: str) -> dict[str, Any]:
+    async def body() -> dict[str, Any]:
+        async with tracked_stage(rt.store, run_id, "push"):
+            await rt.workspace.push(worktree, branch=branch)
+        return {"pushed": branch}
+
+    return await _guarded(body())
+
+
+async def pull_request(
+    rt: Runtime, run_id: str, worktree: Path, base: str, draft: bool
+) -> dict[str, Any]:
+    async def body() -> dict[str, Any]:
+        run = _run(rt, run_id)
+        s = rt.settings
+        async with tracked_stage(rt.store, run_id, "pull_request") as stage:
+            token = s.gh_token.get_secret_value() if s.gh_token else ""
+            pr = await github.find_or_create_pr(
+                worktree=worktree,
+                branch=run.record["branch"],
+                base=base,
+                title=report.pr_title(run.job),
+                body=report.pr_body(run, jira_base_url=s.jira_base_url, draft=draft),
+                draft=draft,
+                env=child_env({"GH_TOKEN": token} if token else None),
+                timeout_s=s.git_timeout_s,
+            )
+            stage.detail.update(pr_url=pr.url, created=pr.created)
+        rt.store.update(run_id, pr_url=pr.url, pr_number=pr.number, draft=draft)
+        return {"url": pr.url}
+
+    return await _guarded(body())
+
+
+def dry_run_note(rt: Runtime, worktree: Path) -> dict[str, Any]:
+    return {"worktree": str(worktree), "cleanup_command": rt.workspace.cleanup_command(worktree)}
+
+
+async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, Any]) -> None:
+    """End the run once: set its terminal status; drop the worktree when the work is pushed."""
+    run = _run(rt, run_id)
+    if run.status.terminal:
+        return
+    worktree = run.record.get("worktree")
+    keep = rt.settings.is_dry_run or status == RunStatus.FAILED
+    if worktree and not keep:
+        try:
+            await rt.workspace.remove_worktree(Path(worktree))
+            fields = {**fields, "worktree_removed": True}
+        except Exception as exc:
+            log.warning("worktree_remove_failed", extra={"run_id": run_id, "error": str(exc)})
+    elif worktree:
+        fields = {**fields, **dry_run_note(rt, Path(worktree))}
+    rt.store.update(
+        run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields
+    )
+    log.info("run_finished", extra={"run_id": run_id, "ticket": run.ticket, "status": status.value})
