@@ -95,7 +95,7 @@ async def receive_jira_webhook(
         await queue.enqueue(tickets, run)
     log.info(
         "webhook_accepted",
-        extra={"run_id": run.id, "ticket": run.ticket, "created": admission.created,
+        extra={"run_id": run.id, "ticket": run.ticket, "new_run": admission.created,
                "reason": admission.reason},
     )
     accepted = Accepted(
