@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run one ticket through the pipeline and wait for it")
     run.add_argument("key", help="ticket key, e.g. PROJ-123")
     run.add_argument("--summary", required=True, help="the ticket's summary")
-    run.add_argument("--description-file", type=Path, help="file with the description (wiki or Markdown)")
+    run.add_argument(
+        "--description-file", type=Path, help="file with the description (wiki or Markdown)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -95,7 +97,10 @@ async def _follow(store: RunStore, run_id: str) -> Run:
             if entry.get("status") == "running":
                 break
             extra = f" ({entry['error']['message']})" if entry.get("error") else ""
-            print(f"  {entry['name']:<14} {entry['status']:<7} {entry.get('duration_s', 0):7.1f}s{extra}")
+            print(
+                f"  {entry['name']:<14} {entry['status']:<7} "
+                f"{entry.get('duration_s', 0):7.1f}s{extra}"
+            )
             printed += 1
         if run.status.terminal:
             return run

@@ -5,7 +5,7 @@
     ├── RepoConfigError         an invalid `.auto-code.toml` in the target repository
     └── PipelineError           a run stage failed (stage)
         ├── WorkspaceError      git clone / fetch / worktree / commit / push (command result)
-        ├── AgentError          a Claude session failed, timed out or ran out of turns/budget (subtype)
+        ├── AgentError          a Claude session failed, timed out, ran out of turns (subtype)
         └── PullRequestError    gh could not find or open the pull request (command result)
 
 A gate that still fails after its fix rounds is not an error: the run opens a draft PR instead.

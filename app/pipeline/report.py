@@ -19,7 +19,9 @@ def pr_title(ticket: Ticket) -> str:
 
 
 def ticket_link(ticket: Ticket, jira_base_url: str | None) -> str:
-    url = ticket.url or (f"{jira_base_url.rstrip('/')}/browse/{ticket.key}" if jira_base_url else None)
+    url = ticket.url or (
+        f"{jira_base_url.rstrip('/')}/browse/{ticket.key}" if jira_base_url else None
+    )
     return f"[{ticket.key}]({url})" if url else ticket.key
 
 
@@ -65,6 +67,14 @@ def _failures(record: dict[str, Any], failing: list[str]) -> list[str]:
             f"- {f.get('file', '')}: {f.get('message', '')}" for f in gate.get("findings", [])
         )
         if tail:
-            lines += [f"<details><summary>{name} output</summary>", "", "```", tail[-3000:], "```",
-                      "", "</details>", ""]
+            lines += [
+                f"<details><summary>{name} output</summary>",
+                "",
+                "```",
+                tail[-3000:],
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
     return lines

@@ -7,6 +7,7 @@ both create a run, whichever process receives them. A delivery identifier maps t
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -120,7 +121,11 @@ class RunStore:
         """Create a queued run for `job`, unless this delivery or an active run already has one."""
         now = utcnow()
         run_id = new_run_id()
-        record = {"job": job.model_dump(mode="json"), "trigger": trigger, "delivery_id": delivery_id}
+        record = {
+            "job": job.model_dump(mode="json"),
+            "trigger": trigger,
+            "delivery_id": delivery_id,
+        }
         try:
             with self._tx() as conn:
                 if delivery_id:
@@ -134,7 +139,9 @@ class RunStore:
                         if run is not None:
                             return Admission(run, False, "delivery already received")
                     conn.execute(
-                        deliveries_table.insert().values(id=delivery_id, run_id=run_id, received_at=now)
+                        deliveries_table.insert().values(
+                            id=delivery_id, run_id=run_id, received_at=now
+                        )
                     )
                 conn.execute(
                     runs_table.insert().values(
@@ -152,7 +159,7 @@ class RunStore:
             if active is None:
                 raise
             if delivery_id:
-                with self._tx() as conn, _ignore_duplicate():
+                with self._tx() as conn, contextlib.suppress(IntegrityError):
                     conn.execute(
                         deliveries_table.insert().values(
                             id=delivery_id, run_id=active.id, received_at=now
@@ -181,7 +188,9 @@ class RunStore:
         row = conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id)).first()
         return _to_run(row) if row else None
 
-    def list(self, *, ticket: str | None = None, status: str | None = None, limit: int = 50) -> list[Run]:
+    def list(
+        self, *, ticket: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[Run]:
         query = sa.select(runs_table).order_by(runs_table.c.created_at.desc()).limit(limit)
         if ticket:
             query = query.where(runs_table.c.ticket == ticket)
@@ -223,14 +232,6 @@ class RunStore:
     def ping(self) -> None:
         with self._tx() as conn:
             conn.execute(sa.text("SELECT 1"))
-
-
-@contextmanager
-def _ignore_duplicate() -> Iterator[None]:
-    try:
-        yield
-    except IntegrityError:
-        pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from app import checks, github
 from app.agent import prompts, sessions
 from app.config import child_env
+from app.errors import RepoConfigError
 from app.pipeline import report
 from app.pipeline.runs import Run, RunStatus, utcnow
 from app.pipeline.runtime import Runtime
@@ -66,7 +67,7 @@ async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
         run = _run(rt, run_id)
         async with tracked_stage(rt.store, run_id, "workspace") as stage:
             await rt.workspace.sync()
-            base = await rt.workspace.base_branch(rt.settings.base_branch)
+            base = await choose_base(rt)
             branch = run.job.branch
             worktree = await rt.workspace.create_worktree(branch=branch, base=base)
             stage.detail.update(branch=branch, base=base)
@@ -76,6 +77,30 @@ async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
         return {"worktree": str(worktree), "branch": branch, "base": base}
 
     return await _guarded(body())
+
+
+async def choose_base(rt: Runtime) -> str:
+    """BASE_BRANCH, else `base_branch` from `.auto-code.toml` on the default branch, else that."""
+    if rt.settings.base_branch:
+        return await rt.workspace.base_branch(rt.settings.base_branch)
+    default = await rt.workspace.base_branch(None)
+    text = await rt.workspace.read_file(ref=f"origin/{default}", path=checks.CONFIG_FILE)
+    if text is None:
+        text = await rt.workspace.read_file(ref=default, path=checks.CONFIG_FILE)
+    if text:
+        config = checks.parse_repo_config(text, default_max_fix_rounds=rt.settings.max_fix_rounds)
+        if config.base_branch:
+            return await rt.workspace.base_branch(config.base_branch)
+    return default
+
+
+def config_record(config: checks.RepoConfig) -> dict[str, Any]:
+    """The repository's settings as the workflow passes them between steps (JSON-safe)."""
+    return {
+        "commands": {name: list(config.command(name) or ()) for name in checks.COMMANDS},
+        "gates": {name: config.gate_enabled(name) for name in checks.GATES},
+        "max_fix_rounds": config.max_fix_rounds,
+    }
 
 
 async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
@@ -88,20 +113,18 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
                 rt.warm[run_id] = await sessions.start_warm(
                     worktree, limits(rt, run), env=agent_credentials(rt)
                 )
-            config = checks.load_repo_config(worktree, default_fix_rounds=rt.settings.max_fix_rounds)
-            if config.setup:
-                result = await checks.run_gate(
-                    "setup",
-                    config.setup,
-                    cwd=worktree,
-                    env=child_env(),
-                    timeout_s=rt.settings.check_timeout_s,
-                )
-                stage.detail["setup"] = result.to_record()
-                if result.status == "failed":
-                    raise checks.SetupFailed(result)
+            config = checks.load_repo_config(
+                worktree, default_max_fix_rounds=rt.settings.max_fix_rounds
+            )
+            stage.detail["config"] = config_record(config)
+            result = await checks.run_setup(
+                config, cwd=worktree, env=child_env(), timeout_s=rt.settings.check_timeout_s
+            )
+            stage.detail["setup"] = result.status
+            if result.status == "failed":
+                raise RepoConfigError(f"the setup command failed:\n{result.output_tail}")
             prompt = prompts.implementation_prompt(run.job)
-        return {"prompt": prompt, "config": config.to_record()}
+        return {"prompt": prompt, "config": config_record(config)}
 
     return await _guarded(body())
 
@@ -120,8 +143,13 @@ def _account(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) 
         record["cost_usd"] = round(record.get("cost_usd", 0.0) + result.cost_usd, 6)
         record["turns"] = record.get("turns", 0) + result.turns
         record.setdefault("sessions", []).append(
-            {"role": role, "session_id": result.session_id, "cost_usd": result.cost_usd,
-             "turns": result.turns, "subtype": result.subtype}
+            {
+                "role": role,
+                "session_id": result.session_id,
+                "cost_usd": result.cost_usd,
+                "turns": result.turns,
+                "subtype": result.subtype,
+            }
         )
         record.setdefault("denials", []).extend(result.denials)
 
@@ -135,7 +163,11 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
             warm = rt.warm.pop(run_id, None)
             stage.detail["warm"] = warm is not None
             result = await sessions.implement(
-                prompt, worktree=worktree, limits=limits(rt, run), env=agent_credentials(rt), warm=warm
+                prompt,
+                worktree=worktree,
+                limits=limits(rt, run),
+                env=agent_credentials(rt),
+                warm=warm,
             )
             _account(rt, run_id, result, "implement")
             rt.store.update(run_id, session_id=result.session_id, agent_summary=result.text)
@@ -155,16 +187,29 @@ async def run_gate(
 
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, gate if attempt == 0 else f"{gate}#{attempt}") as stage:
+        async with tracked_stage(
+            rt.store, run_id, gate if attempt == 0 else f"{gate}#{attempt}"
+        ) as stage:
             if gate == "review":
                 outcome = await _review(rt, run, worktree, config)
             else:
-                argv = config["commands"].get(gate) if config["gates"].get(gate, True) else None
                 result = await checks.run_gate(
-                    gate, argv, cwd=worktree, env=child_env(), timeout_s=rt.settings.check_timeout_s
+                    gate,
+                    config["commands"][gate],
+                    cwd=worktree,
+                    env=child_env(),
+                    timeout_s=rt.settings.check_timeout_s,
                 )
-                outcome = {"status": result.status, "feedback": result.output_tail,
-                           "detail": result.to_record()}
+                outcome = {
+                    "status": result.status,
+                    "feedback": result.output_tail,
+                    "detail": {
+                        "command": list(result.command or ()),
+                        "exit_code": result.exit_code,
+                        "duration_s": round(result.duration_s, 3),
+                        "output_tail": result.output_tail,
+                    },
+                }
             stage.detail["gate"] = outcome["status"]
             if outcome["status"] == "failed":
                 stage.status = "failed"
@@ -179,14 +224,17 @@ async def run_gate(
             }
 
         rt.store.update(run_id, mutate=record_gate)
-        return {"status": outcome["status"], "feedback": outcome.get("feedback", ""),
-                "can_fix": outcome["can_fix"]}
+        return {
+            "status": outcome["status"],
+            "feedback": outcome.get("feedback", ""),
+            "can_fix": outcome["can_fix"],
+        }
 
     return await _guarded(body())
 
 
 async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any]) -> dict[str, Any]:
-    if not config["gates"].get("review", True):
+    if not config["gates"]["review"]:
         return {"status": "skipped", "detail": {"reason": "disabled in .auto-code.toml"}}
     diff = await rt.workspace.diff(worktree)
     review = await sessions.review(
@@ -202,7 +250,13 @@ async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any])
 
 
 async def fix(
-    rt: Runtime, run_id: str, worktree: Path, gate: str, feedback: str, session_id: str, attempt: int
+    rt: Runtime,
+    run_id: str,
+    worktree: Path,
+    gate: str,
+    feedback: str,
+    session_id: str,
+    attempt: int,
 ) -> dict[str, Any]:
     """Send a failing gate's findings back into the implementation session (resume)."""
 
@@ -229,7 +283,9 @@ async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
         async with tracked_stage(rt.store, run_id, "commit") as stage:
-            sha = await rt.workspace.commit(worktree, message=report.commit_message(run.job))
+            sha = await rt.workspace.commit(
+                worktree, message=report.commit_message(run.job), base=run.record["base"]
+            )
             stage.detail["sha"] = sha
         rt.store.update(run_id, commit=sha)
         return {"sha": sha}
@@ -253,7 +309,6 @@ async def pull_request(
         run = _run(rt, run_id)
         s = rt.settings
         async with tracked_stage(rt.store, run_id, "pull_request") as stage:
-            token = s.gh_token.get_secret_value() if s.gh_token else ""
             pr = await github.find_or_create_pr(
                 worktree=worktree,
                 branch=run.record["branch"],
@@ -261,7 +316,7 @@ async def pull_request(
                 title=report.pr_title(run.job),
                 body=report.pr_body(run, jira_base_url=s.jira_base_url, draft=draft),
                 draft=draft,
-                env=child_env({"GH_TOKEN": token} if token else None),
+                env=github.gh_env(s.gh_token.get_secret_value() if s.gh_token else None),
                 timeout_s=s.git_timeout_s,
             )
             stage.detail.update(pr_url=pr.url, created=pr.created)
@@ -272,7 +327,7 @@ async def pull_request(
 
 
 def dry_run_note(rt: Runtime, worktree: Path) -> dict[str, Any]:
-    return {"worktree": str(worktree), "cleanup_command": rt.workspace.cleanup_command(worktree)}
+    return {"worktree": str(worktree), "cleanup_command": rt.workspace.remove_command(worktree)}
 
 
 async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, Any]) -> None:
@@ -290,7 +345,5 @@ async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, 
             log.warning("worktree_remove_failed", extra={"run_id": run_id, "error": str(exc)})
     elif worktree:
         fields = {**fields, **dry_run_note(rt, Path(worktree))}
-    rt.store.update(
-        run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields
-    )
+    rt.store.update(run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields)
     log.info("run_finished", extra={"run_id": run_id, "ticket": run.ticket, "status": status.value})

@@ -69,7 +69,12 @@ async def tracked_stage(store: RunStore, run_id: str, name: str) -> AsyncIterato
         store.update(run_id, mutate=finish)
         log.info(
             "stage_finished",
-            extra={"run_id": run_id, "stage": name, "status": outcome.status, "duration_s": duration},
+            extra={
+                "run_id": run_id,
+                "stage": name,
+                "status": outcome.status,
+                "duration_s": duration,
+            },
         )
 
 

@@ -1,8 +1,8 @@
 """The ticket workflow: one DBOS workflow per run, one DBOS step per stage.
 
-    workspace ─▶ setup (warm the agent) ─▶ implement ─▶ review ─▶ lint ─▶ test ─▶ commit ─▶ push ─▶ PR
-                                               ▲          │        │       │
-                                               └── fix: resume the implementation session ┘
+    workspace ─▶ setup (warm agent) ─▶ implement ─▶ review ─▶ lint ─▶ test ─▶ commit ─▶ push ─▶ PR
+                                           ▲           │        │       │
+                                           └─ fix: resume the implementation session ┘
 
 DBOS records each finished step; after a crash the workflow is replayed and resumes at the step
 it was in. Steps therefore never raise: they return a dict with an `error` key instead, so the
@@ -128,6 +128,8 @@ async def _pipeline(run_id: str) -> tuple[RunStatus, dict[str, Any]]:
     committed = await commit_step(run_id, worktree)
     if "error" in committed:
         return RunStatus.FAILED, {"error": committed["error"]}
+    if committed["sha"] is None:
+        return RunStatus.NO_CHANGES, {"explanation": "the fix rounds undid every change"}
     pushed = await push_step(run_id, worktree, ws["branch"])
     if "error" in pushed:
         return RunStatus.FAILED, {"error": pushed["error"]}

@@ -1,0 +1,339 @@
+"""The shared clone and one git worktree per ticket.
+
+Layout (a contract with users): the shared clone is `<WORKSPACE_DIR>/repo` (or REPO_DIR for local
+use); ticket `PROJ-1` works in `<WORKSPACE_DIR>/worktrees/ticket/proj-1` on branch `ticket/proj-1`.
+
+Every operation that touches the shared clone's refs or worktree list holds one asyncio lock per
+clone, so concurrent tickets never race for git's lock files. Every step can run again after a
+crash: leftovers are cleared first, a registered worktree is reused, a pushed branch is continued.
+
+The GitHub token reaches git only in the environment of the commands that talk to origin, read by a
+credential helper given on the command line's config scope: never in `.git/config`, a remote URL,
+an argument list or a log. Repository hooks never run: nothing the agent writes into the clone
+executes outside its guard, least of all next to the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shlex
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from app.config import child_env
+from app.errors import WorkspaceError
+from app.process import CommandResult, run_command
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+BRANCH_PATTERN = re.compile(r"ticket/[a-z][a-z0-9_]+-[1-9][0-9]*")
+BASE_PATTERN = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![./])")
+TOKEN_ENV = "AUTO_CODE_GIT_TOKEN"  # noqa: S105 (the name of the variable, not a token)
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
+    f'echo "password=${TOKEN_ENV}"; }}; f'
+)
+_SAFE_CONFIG = (
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
+    ("commit.gpgSign", "false"),
+)
+_LOCATOR_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE")
+"""Variables that would point git at another repository (set when we run inside a git hook)."""
+
+_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = WeakKeyDictionary()
+
+
+def clone_lock(repo: Path) -> asyncio.Lock:
+    """The lock of one shared clone (per event loop: an asyncio.Lock cannot cross loops)."""
+    per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(repo, asyncio.Lock())
+
+
+def check_branch(branch: str) -> str:
+    if not BRANCH_PATTERN.fullmatch(branch):
+        raise WorkspaceError(f"refusing branch {branch!r}: expected ticket/<key in lower case>")
+    return branch
+
+
+def check_base(base: str) -> str:
+    if not BASE_PATTERN.fullmatch(base):
+        raise WorkspaceError(f"refusing base branch {base!r}: not a plain branch name")
+    return base
+
+
+class Workspace:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        repo_url: str | None,
+        repo_dir: Path | None,
+        gh_token: str | None,
+        timeout_s: float,
+        author_name: str,
+        author_email: str,
+    ) -> None:
+        if repo_url and urlsplit(repo_url).password:
+            raise WorkspaceError("REPO_URL must not contain credentials: set GH_TOKEN instead")
+        self.root = root.expanduser().resolve()
+        self.repo_url = repo_url
+        if repo_url:
+            self.repo = self.root / "repo"
+        elif repo_dir is not None:
+            self.repo = repo_dir.expanduser().resolve()
+        else:
+            raise WorkspaceError("set REPO_URL (or REPO_DIR to work on a local repository)")
+        self.worktrees_dir = self.root / "worktrees"
+        self._token = gh_token
+        self.timeout_s = timeout_s
+        self._identity = {
+            f"GIT_{who}_{part}": value
+            for who in ("AUTHOR", "COMMITTER")
+            for part, value in (("NAME", author_name), ("EMAIL", author_email))
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Workspace:
+        return cls(
+            settings.workspace,
+            repo_url=settings.repo_url,
+            repo_dir=settings.repo_dir,
+            gh_token=settings.gh_token.get_secret_value() if settings.gh_token else None,
+            timeout_s=settings.git_timeout_s,
+            author_name=settings.git_author_name,
+            author_email=settings.git_author_email,
+        )
+
+    @property
+    def _lock(self) -> asyncio.Lock:
+        return clone_lock(self.repo)
+
+    def worktree_path(self, branch: str) -> Path:
+        return self.worktrees_dir / check_branch(branch)
+
+    def remove_command(self, worktree: Path) -> str:
+        """What a person runs to remove a worktree left in place (DRY_RUN)."""
+        repo, path = shlex.quote(str(self.repo)), shlex.quote(str(worktree))
+        return f"git -C {repo} worktree remove {path} --force"
+
+    async def sync(self) -> None:
+        """Clone if missing (or half-cloned), clear leftovers, fetch origin (if there is one)."""
+        async with self._lock:
+            if not await self._is_clone():
+                if not self.repo_url:
+                    raise WorkspaceError(f"REPO_DIR {self.repo} is not a git repository")
+                await self._clone(self.repo_url)
+            await self._clear_leftovers()
+            if self.repo_url:
+                url = await self._git("remote", "get-url", "origin", what="reading origin's URL")
+                if url.output.strip() != self.repo_url:
+                    await self._git("remote", "set-url", "origin", self.repo_url)
+            if await self._has_origin():
+                await self._git("fetch", "--prune", "origin", what="fetch from origin", net=True)
+
+    async def base_branch(self, configured: str | None) -> str:
+        """`configured`, else origin's default branch, else the local HEAD's branch."""
+        if configured:
+            return check_base(configured)
+        if not await self._has_origin():
+            head = await self._git("symbolic-ref", "--short", "HEAD", what="reading HEAD")
+            return check_base(head.output.strip())
+        args = ("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+        head = await self._git(*args, what="reading origin/HEAD", check=False)
+        if not head.ok:
+            async with self._lock:
+                await self._git("remote", "set-head", "origin", "--auto", what="set-head", net=True)
+            head = await self._git(*args, what="reading origin/HEAD")
+        return check_base(head.output.strip().removeprefix("origin/"))
+
+    async def read_file(self, *, ref: str, path: str) -> str | None:
+        """A file's text at `ref`: read `.auto-code.toml` before a worktree exists."""
+        result = await self._git("show", f"{check_base(ref)}:{path}", check=False)
+        return result.output if result.ok else None
+
+    async def create_worktree(self, *, branch: str, base: str) -> Path:
+        """The worktree of `branch`: reused if registered, else continued from a pushed branch,
+        else from the local branch, else new from `base`."""
+        path = self.worktree_path(branch)
+        check_base(base)
+        async with self._lock:
+            registered = (await self._clear_leftovers()).get(path)
+            if registered and registered.get("branch") == f"refs/heads/{branch}":
+                return path
+            if registered:
+                raise WorkspaceError(
+                    f"{path} is checked out on {registered.get('branch', 'a detached HEAD')}, not "
+                    f"{branch}; remove it with: {self.remove_command(path)}"
+                )
+            origin = await self._has_origin()
+            local, remote = f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"
+            has_local = await self._ok("show-ref", "--verify", "--quiet", local)
+            if origin and await self._ok("show-ref", "--verify", "--quiet", remote):
+                if not has_local or await self._ok("merge-base", "--is-ancestor", local, remote):
+                    args = ["--no-track", "-B", branch, str(path), remote]
+                else:  # the local branch has commits origin lacks (a crash before the push)
+                    args = [str(path), branch]
+            elif has_local:
+                args = [str(path), branch]
+            else:
+                args = ["--no-track", "-b", branch, str(path), await self._base_ref(base)]
+            await self._git("worktree", "add", *args, what=f"creating worktree {path}")
+        return path
+
+    async def diff(self, worktree: Path) -> str:
+        """The uncommitted change including new files (stages everything; the last 64k chars)."""
+        await self._git("add", "-A", cwd=worktree, what="staging changes")
+        args = ("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv")
+        return (await self._git(*args, cwd=worktree, what="diff")).output
+
+    async def has_changes(self, worktree: Path) -> bool:
+        args = ("status", "--porcelain", "--untracked-files=all")
+        return bool((await self._git(*args, cwd=worktree, what="git status")).output.strip())
+
+    async def commit(self, worktree: Path, *, message: str, base: str) -> str | None:
+        """Commit everything as the bot; the sha to push, or None when there is nothing to push.
+
+        Run again after a crash, with the change already committed, it returns HEAD (ahead of
+        `base`) instead of failing or making an empty commit.
+        """
+        await self._git("add", "-A", cwd=worktree, what="staging changes")
+        staged = await self._git("diff", "--cached", "--quiet", cwd=worktree, check=False)
+        if staged.exit_code not in (0, 1):
+            raise WorkspaceError(f"git diff --cached failed: {staged.describe()}", result=staged)
+        if staged.exit_code == 1:
+            args = ("commit", "--no-verify", "--quiet", "-m", message)
+            await self._git(*args, cwd=worktree, what="commit", env=self._identity)
+        else:
+            start = await self._base_ref(base)
+            ahead = await self._git("rev-list", "--count", f"{start}..HEAD", cwd=worktree)
+            if int(ahead.output.strip()) == 0:
+                return None
+        return (await self._git("rev-parse", "HEAD", cwd=worktree)).output.strip()
+
+    async def push(self, worktree: Path, *, branch: str) -> None:
+        """Push without force; pushing what origin already has is a no-op."""
+        ref = f"refs/heads/{check_branch(branch)}"
+        if not await self._has_origin():
+            raise WorkspaceError(f"cannot push {branch}: the repository has no origin remote")
+        async with self._lock:  # the push updates the shared clone's refs/remotes/origin/*
+            what = f"push of {branch} to origin (rejected = origin has commits this branch lacks)"
+            args = ("push", "--no-verify", "origin", f"{ref}:{ref}")
+            await self._git(*args, cwd=worktree, what=what, net=True)
+
+    async def remove_worktree(self, worktree: Path) -> None:
+        """Remove a ticket's worktree (its branch stays); nothing to remove is fine."""
+        inside = worktree.is_relative_to(self.worktrees_dir)
+        relative = worktree.relative_to(self.worktrees_dir).as_posix() if inside else ""
+        if not BRANCH_PATTERN.fullmatch(relative):  # also refuses `..`: nothing else is deleted
+            raise WorkspaceError(f"refusing to remove {worktree}: not a ticket worktree")
+        async with self._lock:
+            if worktree in await self._worktrees():
+                args = ("worktree", "remove", "--force", "--force", str(worktree))
+                await self._git(*args, what=f"removing worktree {worktree}")
+            await asyncio.to_thread(_remove_tree, worktree)
+            await self._git("worktree", "prune", what="worktree prune")
+
+    async def _clone(self, url: str) -> None:
+        """Clone beside the final path and rename, so a crash never leaves a half clone in place."""
+        partial = self.root / "repo.partial"
+        await asyncio.to_thread(_remove_tree, self.repo)
+        await asyncio.to_thread(_remove_tree, partial)
+        self.root.mkdir(parents=True, exist_ok=True)
+        args = ("clone", "--no-checkout", "--", url, str(partial))
+        await self._git(*args, cwd=self.root, what="clone of REPO_URL", net=True)
+        partial.rename(self.repo)
+
+    async def _is_clone(self) -> bool:
+        if not self.repo.is_dir():
+            return False
+        # The directory itself must be the repository, not a folder inside another one.
+        result = await self._git("rev-parse", "--show-toplevel", check=False)
+        return result.ok and result.output.strip() == str(self.repo)
+
+    async def _clear_leftovers(self) -> dict[Path, dict[str, str]]:
+        """Prune, drop worktrees a crash left half-created, delete directories git forgot.
+
+        Call with the lock held; returns the worktrees that remain registered.
+        """
+        await self._git("worktree", "prune", what="worktree prune")
+        registered = await self._worktrees()
+        for path, info in list(registered.items()):
+            # `git worktree add` locks a new worktree "initializing" until its checkout finished.
+            if info.get("locked") == "initializing" and path.is_relative_to(self.worktrees_dir):
+                log.warning("workspace.half_created_worktree_removed", extra={"path": str(path)})
+                args = ("worktree", "remove", "--force", "--force", str(path))
+                await self._git(*args, what=f"removing half-created worktree {path}")
+                del registered[path]
+        tickets = self.worktrees_dir / "ticket"
+        for path in sorted(tickets.iterdir()) if tickets.is_dir() else ():
+            if path not in registered:
+                await asyncio.to_thread(_remove_tree, path)
+        return registered
+
+    async def _worktrees(self) -> dict[Path, dict[str, str]]:
+        """Registered worktrees by path, with their porcelain fields (`branch`, `locked`)."""
+        listing = await self._git("worktree", "list", "--porcelain", "-z", what="worktree list")
+        records = (r.strip("\0").split("\0") for r in listing.output.split("\0\0"))
+        fields = (dict(f.partition(" ")[::2] for f in record if f) for record in records)
+        return {Path(f["worktree"]): f for f in fields if "worktree" in f}
+
+    async def _has_origin(self) -> bool:
+        remotes = await self._git("remote", what="listing remotes")
+        return "origin" in remotes.output.split()
+
+    async def _base_ref(self, base: str) -> str:
+        """Where ticket branches start: origin's `base`, or the local one without an origin."""
+        origin = await self._has_origin()
+        return f"refs/{'remotes/origin' if origin else 'heads'}/{check_base(base)}"
+
+    async def _ok(self, *args: str) -> bool:
+        return (await self._git(*args, check=False)).ok
+
+    async def _git(
+        self,
+        *args: str,
+        what: str = "",
+        cwd: Path | None = None,
+        net: bool = False,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        """Run git (in the shared clone unless `cwd`); `net` commands get the token."""
+        result = await run_command(
+            ["git", *args], cwd=cwd or self.repo, timeout_s=self.timeout_s, env=self._env(net, env)
+        )
+        if check and not result.ok:
+            message = f"{what or 'git ' + args[0]} failed: {result.describe()}\n{result.tail(2000)}"
+            raise WorkspaceError(message, result=result)
+        return result
+
+    def _env(self, net: bool, extra: dict[str, str] | None) -> dict[str, str]:
+        # LC_ALL=C: git's messages, and the "initializing" lock reason, are never translated.
+        env = child_env({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})})
+        for name in _LOCATOR_ENV:
+            env.pop(name, None)
+        config = list(_SAFE_CONFIG)
+        if net and self._token:
+            # An empty value resets helpers from other scopes; ours reads the token from the env.
+            config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+            env[TOKEN_ENV] = self._token
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+        for i, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
+        return env
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a directory git no longer tracks (run in a thread: node_modules is large)."""
+    if path.is_dir() and not path.is_symlink():
+        log.warning("workspace.leftover_removed", extra={"path": str(path)})
+        shutil.rmtree(path)

@@ -1,0 +1,121 @@
+"""Finding or opening the pull request, with a recording `gh` shim first on PATH."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.errors import PullRequestError
+from app.github import PullRequest, find_or_create_pr, gh_env
+from app.process import run_command
+from tests.fakes.gh_shim import GhShim, install_gh_shim
+
+TOKEN = "ghp_TestTokenValue0123456789"
+BRANCH = "ticket/proj-1"
+
+
+@pytest.fixture
+def shim(tmp_path: Path) -> GhShim:
+    return install_gh_shim(tmp_path)
+
+
+async def open_pr(
+    shim: GhShim,
+    worktree: Path,
+    *,
+    body: str = "Implements PROJ-1.",
+    draft: bool = False,
+    **env: str,
+) -> PullRequest:
+    return await find_or_create_pr(
+        worktree=worktree,
+        branch=BRANCH,
+        base="main",
+        title="PROJ-1: add the widget",
+        body=body,
+        draft=draft,
+        env=shim.environ({**gh_env(TOKEN), **env}),
+        timeout_s=30,
+    )
+
+
+def commands(shim: GhShim) -> list[list[str]]:
+    return [call["argv"][:2] for call in shim.calls()]
+
+
+async def test_creates_then_reuses_the_open_pr(shim: GhShim, tmp_path: Path) -> None:
+    first = await open_pr(shim, tmp_path, body="first body")
+    second = await open_pr(shim, tmp_path, body="second body")
+
+    assert first == PullRequest("https://github.com/acme/widgets/pull/1", 1, created=True)
+    assert second == PullRequest(first.url, 1, created=False)
+    assert commands(shim) == [["pr", "list"], ["pr", "create"], ["pr", "list"], ["pr", "edit"]]
+    create = shim.calls()[1]
+    assert "--head=ticket/proj-1" in create["argv"]
+    assert "--base=main" in create["argv"]
+    assert "--title=PROJ-1: add the widget" in create["argv"]
+    assert "--draft" not in create["argv"]
+    assert (create["body"], shim.calls()[3]["body"]) == ("first body", "second body")
+    assert [(pr["number"], pr["body"], pr["draft"]) for pr in shim.prs()] == [
+        (1, "second body", False)
+    ]
+
+
+async def test_token_only_in_ghs_environment(shim: GhShim, tmp_path: Path) -> None:
+    await open_pr(shim, tmp_path)
+
+    assert all(call["gh_token"] for call in shim.calls())
+    assert all(call["cwd"] == str(tmp_path) for call in shim.calls())
+    assert TOKEN not in json.dumps(shim.calls())
+
+
+async def test_draft_pr_is_marked_ready_once_the_gates_pass(shim: GhShim, tmp_path: Path) -> None:
+    await open_pr(shim, tmp_path, draft=True)
+    assert "--draft" in shim.calls()[1]["argv"]
+    assert shim.prs()[0]["draft"] is True
+
+    await open_pr(shim, tmp_path, draft=False)
+
+    assert commands(shim)[-1] == ["pr", "ready"]
+    assert shim.prs()[0]["draft"] is False
+
+
+async def test_pr_opened_by_a_crashed_attempt_is_reused(shim: GhShim, tmp_path: Path) -> None:
+    """GitHub's search can miss a PR opened seconds earlier; create then says it exists."""
+    await open_pr(shim, tmp_path)
+
+    again = await open_pr(shim, tmp_path, GH_SHIM_STALE_LIST="1")
+
+    assert again == PullRequest("https://github.com/acme/widgets/pull/1", 1, created=False)
+    assert len(shim.prs()) == 1
+
+
+@pytest.mark.parametrize("failing", ["pr list", "pr create"])
+async def test_gh_failure_is_a_pull_request_error(
+    shim: GhShim, tmp_path: Path, failing: str
+) -> None:
+    with pytest.raises(PullRequestError, match="HTTP 502") as caught:
+        await open_pr(shim, tmp_path, GH_SHIM_FAIL=failing)
+
+    assert caught.value.result is not None
+    assert caught.value.result.exit_code == 1
+    assert caught.value.stage == "pull_request"
+    assert shim.prs() == []
+
+
+async def test_shim_answers_version_and_view(shim: GhShim, tmp_path: Path) -> None:
+    """The shim itself: what other tests (and the e2e suite) rely on."""
+    env = shim.environ(gh_env(TOKEN))
+    version = await run_command(["gh", "--version"], cwd=tmp_path, timeout_s=30, env=env)
+    assert version.ok
+    assert "shim" in version.output
+    await open_pr(shim, tmp_path)
+    view = await run_command(
+        ["gh", "pr", "view", BRANCH, "--json", "number,isDraft,headRefName"],
+        cwd=tmp_path,
+        timeout_s=30,
+        env=env,
+    )
+    assert json.loads(view.output) == {"number": 1, "isDraft": False, "headRefName": BRANCH}
