@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         "development", validation_alias=AliasChoices("ENVIRONMENT", "NODE_ENV")
     )
     host: str = "127.0.0.1"
-    port: int = Field(3001, ge=1, le=65535, validation_alias=AliasChoices("PORT", "CLAUDE_CODE_API_PORT"))
+    port: int = Field(
+        3001, ge=1, le=65535, validation_alias=AliasChoices("PORT", "CLAUDE_CODE_API_PORT")
+    )
     log_level: str = "INFO"
 
     workspace_dir: Path = Path("workspace")
@@ -116,7 +118,9 @@ class Settings(BaseSettings):
         if not _present(self.gh_token):
             problems.append("GH_TOKEN is required in production")
         if not (_present(self.anthropic_api_key) or _present(self.claude_code_oauth_token)):
-            problems.append("ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN is required in production")
+            problems.append(
+                "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN is required in production"
+            )
         token = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
         if token and len(token) < MIN_WEBHOOK_SECRET_LENGTH:
             problems.append(

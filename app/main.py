@@ -31,13 +31,17 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
     """
     settings.workspace.mkdir(parents=True, exist_ok=True)
     store = await run_in_threadpool(RunStore, settings.effective_database_url)
-    rt = runtime.Runtime(settings=settings, store=store, workspace=Workspace.from_settings(settings))
+    rt = runtime.Runtime(
+        settings=settings, store=store, workspace=Workspace.from_settings(settings)
+    )
     runtime.install(rt)
     try:
         await run_in_threadpool(queue.launch, settings)
         rt.queue = await queue.register(settings)
         resumed = await queue.enqueue_unfinished(rt.queue, store)
-        log.info("pipeline_started", extra={"unfinished_runs": resumed, "dry_run": settings.is_dry_run})
+        log.info(
+            "pipeline_started", extra={"unfinished_runs": resumed, "dry_run": settings.is_dry_run}
+        )
         yield rt
     finally:
         await run_in_threadpool(queue.shutdown)

@@ -16,9 +16,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "jira"
 
 SETTING_NAMES = {
-    "ENVIRONMENT", "NODE_ENV", "PORT", "CLAUDE_CODE_API_PORT", "WORKSPACE_DIR", "REPO_URL",
-    "REPO_DIR", "DRY_RUN", "DATABASE_URL", "BASE_BRANCH", "TRIGGER_LABEL", "ALLOWED_PROJECTS",
-    "IGNORE_ACCOUNT_IDS", "RATE_LIMIT", "ANTHROPIC_BASE_URL",
+    "ENVIRONMENT",
+    "NODE_ENV",
+    "PORT",
+    "CLAUDE_CODE_API_PORT",
+    "WORKSPACE_DIR",
+    "REPO_URL",
+    "REPO_DIR",
+    "DRY_RUN",
+    "DATABASE_URL",
+    "BASE_BRANCH",
+    "TRIGGER_LABEL",
+    "ALLOWED_PROJECTS",
+    "IGNORE_ACCOUNT_IDS",
+    "RATE_LIMIT",
+    "ANTHROPIC_BASE_URL",
 }
 
 
@@ -31,7 +43,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def issue_body(key: str = "PROJ-1", summary: str = "Add a greeting", **fields: Any) -> dict[str, Any]:
+def issue_body(
+    key: str = "PROJ-1", summary: str = "Add a greeting", **fields: Any
+) -> dict[str, Any]:
     """The minimal custom body: `{"issue": {"key", "fields": {"summary", "description"}}}`."""
     return {"issue": {"key": key, "fields": {"summary": summary, **fields}}}
 

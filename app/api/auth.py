@@ -25,21 +25,33 @@ def signature_valid(secret: str, body: bytes, header: str) -> bool:
     method, _, received = header.strip().partition("=")
     if method.lower() not in SUPPORTED_SIGNATURE_METHODS or not received:
         return False
-    return hmac.compare_digest(sign(secret, body, method.lower()), f"{method.lower()}={received.lower()}")
+    return hmac.compare_digest(
+        sign(secret, body, method.lower()), f"{method.lower()}={received.lower()}"
+    )
 
 
 def token_valid(secret: str, header: str) -> bool:
     return hmac.compare_digest(secret.encode(), header.encode())
 
 
-def authenticate(settings: Settings, body: bytes, token: str | None, signature: str | None) -> str | None:
+def authenticate(
+    settings: Settings, body: bytes, token: str | None, signature: str | None
+) -> str | None:
     """Return None when the request is authentic, else the reason it is not."""
     if settings.webhook_open:
         return None
-    if token and settings.webhook_secret and token_valid(settings.webhook_secret.get_secret_value(), token):
+    if (
+        token
+        and settings.webhook_secret
+        and token_valid(settings.webhook_secret.get_secret_value(), token)
+    ):
         return None
     hmac_secret = settings.jira_webhook_hmac_secret
-    if signature and hmac_secret and signature_valid(hmac_secret.get_secret_value(), body, signature):
+    if (
+        signature
+        and hmac_secret
+        and signature_valid(hmac_secret.get_secret_value(), body, signature)
+    ):
         return None
     if token or signature:
         return "invalid webhook credentials"

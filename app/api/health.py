@@ -31,9 +31,13 @@ async def ready(settings: SettingsDep, store: StoreDep) -> JSONResponse:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     workspace = settings.workspace
     checks["workspace"] = (
-        "ok" if workspace.is_dir() and os.access(workspace, os.W_OK) else f"not writable: {workspace}"
+        "ok"
+        if workspace.is_dir() and os.access(workspace, os.W_OK)
+        else f"not writable: {workspace}"
     )
     for tool in ("git", "gh"):
         checks[tool] = "ok" if shutil.which(tool) else "not found on PATH"
     ok = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+    )

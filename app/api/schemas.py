@@ -71,7 +71,15 @@ class RunView(BaseModel):
     @classmethod
     def of(cls, run: Run) -> RunView:
         r = run.record
-        stage_keys = {"name", "status", "started_at", "finished_at", "duration_s", "error", "commands"}
+        stage_keys = {
+            "name",
+            "status",
+            "started_at",
+            "finished_at",
+            "duration_s",
+            "error",
+            "commands",
+        }
         stages = [
             StageView(
                 **{k: v for k, v in s.items() if k in stage_keys},

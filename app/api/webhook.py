@@ -58,7 +58,10 @@ async def receive_jira_webhook(
     if body is None:
         return problem(413, f"body larger than {settings.max_body_bytes} bytes")
     refusal = authenticate(
-        settings, body, request.headers.get("x-webhook-token"), request.headers.get("x-hub-signature")
+        settings,
+        body,
+        request.headers.get("x-webhook-token"),
+        request.headers.get("x-hub-signature"),
     )
     if refusal:
         log.warning("webhook_unauthorized", extra={"reason": refusal})
@@ -95,8 +98,12 @@ async def receive_jira_webhook(
         await queue.enqueue(tickets, run)
     log.info(
         "webhook_accepted",
-        extra={"run_id": run.id, "ticket": run.ticket, "new_run": admission.created,
-               "reason": admission.reason},
+        extra={
+            "run_id": run.id,
+            "ticket": run.ticket,
+            "new_run": admission.created,
+            "reason": admission.reason,
+        },
     )
     accepted = Accepted(
         run_id=run.id,

@@ -34,12 +34,12 @@ MAX_PLAIN_NODES = 100_000
 
 
 def sanitize_text(text: str) -> str:
-    """Remove invisible characters and HTML comments; normalise line ends and blank runs."""
+    """Remove invisible characters and HTML comments; normalise line ends, blank runs, ends."""
     text = _LINE_SEPARATORS.sub("\n", text)
     text = _INVISIBLE.sub("", text)
     text = _strip_html_comments(text)
     text = _TRAILING_SPACE.sub("", text)
-    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+    return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
 def _strip_html_comments(text: str) -> str:
@@ -56,7 +56,11 @@ def _strip_html_comments(text: str) -> str:
         while (start := text.find("<!--", pos)) != -1:
             parts.append(text[pos:start])
             end = text.find("-->", start + 4)
-            pos = start + 4 if end == -1 else end + 3
+            if end == -1:  # no closer after this opener, so none after later ones either
+                parts.append(text[start:].replace("<!--", ""))
+                pos = len(text)
+                break
+            pos = end + 3
         parts.append(text[pos:])
         text = "".join(parts)
     return text
@@ -81,13 +85,14 @@ def code_span(code: str) -> str:
 
 
 def link(text: str, url: str) -> str:
-    """A Markdown link; URLs with spaces or brackets use the `<...>` destination form."""
-    url = url.strip()
+    """A Markdown link (an autolink when there is no text); never breaks on odd characters."""
+    url = re.sub(r"[\s<>]", "", url)
     if not url:
         return text
-    if re.search(r"[\s()<>]", url):
-        url = "<" + re.sub(r"[\s<>]", "", url) + ">"
-    return f"[{text}]({url})" if text else f"<{url.strip('<>')}>"
+    if not text:
+        return f"<{url}>"
+    text = text.replace("[", "\\[").replace("]", "\\]")
+    return f"[{text}](<{url}>)" if re.search(r"[()]", url) else f"[{text}]({url})"
 
 
 def quote(markdown: str) -> str:

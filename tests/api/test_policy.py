@@ -12,7 +12,7 @@ BOT = "557058:bot-account"
 
 
 @pytest.fixture(scope="module")
-def service(start_service) -> Service:  # noqa: ANN001
+def service(start_service) -> Service:
     return start_service(
         WEBHOOK_SECRET="token-for-tests-0123456789",
         TRIGGER_LABEL="auto-code",
@@ -44,8 +44,11 @@ def test_project_outside_the_allowed_list_is_ignored(service: Service) -> None:
 
 
 def test_events_from_our_own_bot_are_ignored(service: Service) -> None:
-    event = {"webhookEvent": "jira:issue_created", "user": {"accountId": BOT},
-             **labelled("PROJ-12", "auto-code")}
+    event = {
+        "webhookEvent": "jira:issue_created",
+        "user": {"accountId": BOT},
+        **labelled("PROJ-12", "auto-code"),
+    }
     status, body = post(service, event)
     assert status == 200
     assert body["status"] == "ignored"
@@ -66,7 +69,7 @@ def test_update_runs_only_when_the_label_was_just_added(service: Service) -> Non
 
 
 @pytest.fixture(scope="module")
-def limited(start_service) -> Service:  # noqa: ANN001
+def limited(start_service) -> Service:
     return start_service(RATE_LIMIT="3/minute")
 
 

@@ -13,14 +13,19 @@ from tests.fakes.service import Service
 
 
 @pytest.fixture(scope="module")
-def service(start_service) -> Service:  # noqa: ANN001
+def service(start_service) -> Service:
     return start_service(
         WEBHOOK_SECRET=TOKEN, JIRA_WEBHOOK_HMAC_SECRET=HMAC_SECRET, RATE_LIMIT="1000/minute"
     )
 
 
-def post(service: Service, body: object, *, headers: dict[str, str] | None = None,
-         token: str | None = TOKEN) -> tuple[int, dict]:
+def post(
+    service: Service,
+    body: object,
+    *,
+    headers: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+) -> tuple[int, dict]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     sent = {"content-type": "application/json", **(headers or {})}
     if token is not None:
@@ -53,11 +58,11 @@ def test_hmac_signature_accepts(service: Service) -> None:
     assert status == 202
 
 
-@pytest.mark.parametrize(
-    "signature", ["sha256=" + "0" * 64, "sha1=abc", "garbage", "sha256="]
-)
+@pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "sha1=abc", "garbage", "sha256="])
 def test_bad_signature_is_401(service: Service, signature: str) -> None:
-    status, _ = post(service, issue_body("HMAC-2"), token=None, headers={"x-hub-signature": signature})
+    status, _ = post(
+        service, issue_body("HMAC-2"), token=None, headers={"x-hub-signature": signature}
+    )
     assert status == 401
 
 
@@ -89,8 +94,10 @@ def test_adf_description_is_accepted(service: Service) -> None:
     [
         {"key": "AUTO-7", "fields": {"summary": "Automation format, issue at the top level"}},
         {"issue": {"key": "AUTO-8", "fields": {"summary": "Jira format", "description": None}}},
-        {"webhookEvent": "jira:issue_created", "issue": {"key": "AUTO-9",
-                                                          "fields": {"summary": "System"}}},
+        {
+            "webhookEvent": "jira:issue_created",
+            "issue": {"key": "AUTO-9", "fields": {"summary": "System"}},
+        },
     ],
 )
 def test_every_body_shape_is_accepted(service: Service, body: dict) -> None:

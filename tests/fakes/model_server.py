@@ -1,16 +1,12 @@
 """A scripted stand-in for the Anthropic Messages API, for running the real Claude CLI offline.
 
-The bundled CLI is pointed at it with `cli_env(...)` (`ANTHROPIC_BASE_URL` and friends). Every
-request it receives is recorded, and each `POST /v1/messages` of the main conversation is answered
-by the script: a list of `Rule`s (first match wins) or any callable `ModelRequest -> Reply`.
+Point the bundled CLI at it with `cli_env(home)` (`ANTHROPIC_BASE_URL`, a dummy key, a throwaway
+HOME). Every request is recorded; each `POST /v1/messages` of the agent's conversation (one that
+offers tools) is answered by the script, see `tests.fakes.model_script`. Side calls without tools
+get a short text and never consume the script; anything else gets an empty JSON answer.
 
-Scripts are stateless: a rule picks its reply by *step*, the number of assistant messages since
-the prompt that started the current turn, so a retried request gets the same answer and a resumed
-session's new prompt starts again at step 0. Requests without tools (side calls the CLI makes for
-its own purposes) never reach the script; they get a short plain text.
-
-    with ModelServer([Rule("PROJ-1", [write("a.txt", "hi"), text("Wrote a.txt")])]) as server:
-        env = server.cli_env(home)          # pass as ClaudeAgentOptions.env
+    with ModelServer([Rule("PROJ-1", [write(path, "hi\n"), text("Wrote it")])]) as server:
+        options = ClaudeAgentOptions(cwd=worktree, env=server.cli_env(home))
         ...
         assert "PROJ-1" in last_user_text(server.main_requests()[0])
 """
@@ -19,213 +15,75 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
-"""The synthetic tool the CLI offers when `--json-schema` (`output_format`) is set."""
+from tests.fakes.model_script import (
+    HANG,
+    STRUCTURED_OUTPUT_TOOL,
+    ModelRequest,
+    Reply,
+    Rule,
+    Script,
+    always,
+    bash,
+    edit,
+    last_user_text,
+    structured,
+    text,
+    tool,
+    tool_result_text,
+    tool_results,
+    write,
+)
 
-
-@dataclass(frozen=True)
-class ModelRequest:
-    """One HTTP request the server received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return list(self.body.get("messages") or [])
-
-    @property
-    def tool_names(self) -> list[str]:
-        return [tool.get("name", "") for tool in self.body.get("tools") or []]
-
-    @property
-    def is_messages_call(self) -> bool:
-        return self.method == "POST" and self.path.split("?")[0] == "/v1/messages"
-
-    @property
-    def is_main(self) -> bool:
-        """A turn of the agent's conversation (it offers tools), not a side call of the CLI."""
-        return self.is_messages_call and bool(self.tool_names)
-
-    @property
-    def session_id(self) -> str | None:
-        return _header(self.headers, "x-claude-code-session-id")
-
-    @property
-    def step(self) -> int:
-        """Assistant messages since the prompt that started this turn: 0 on a fresh prompt."""
-        index = _prompt_index(self.messages)
-        return sum(1 for m in self.messages[index + 1 :] if m.get("role") == "assistant")
-
-    def dump(self) -> str:
-        """Everything the model was sent, as one string (for leak checks)."""
-        return json.dumps({"headers": self.headers, "body": self.body})
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the model answers: content blocks and a stop reason, or a hang."""
-
-    blocks: tuple[dict[str, Any], ...] = ()
-    stop_reason: str = "end_turn"
-    hang: bool = False
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"input_tokens": 100, "output_tokens": 20}
-    )
-
-
-Script = Callable[[ModelRequest], Reply]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Answer conversations whose current prompt matches, one reply per step.
-
-    `match` is a substring of the current prompt (`last_user_text`) or a predicate on the
-    request. Past the last reply, `then` answers (by default a plain end of turn).
-    """
-
-    match: str | Callable[[ModelRequest], bool]
-    replies: Sequence[Reply]
-    then: Reply | None = None
-
-    def matches(self, request: ModelRequest) -> bool:
-        if callable(self.match):
-            return self.match(request)
-        return self.match in last_user_text(request)
-
-    def reply(self, request: ModelRequest) -> Reply:
-        step = request.step
-        if step < len(self.replies):
-            return self.replies[step]
-        return self.then or text("Done.")
-
-
-def text(value: str) -> Reply:
-    """End the turn with a text answer."""
-    return Reply(({"type": "text", "text": value},))
-
-
-def tool(name: str, tool_input: dict[str, Any], *, say: str = "") -> Reply:
-    """Call one tool (optionally after a sentence of text)."""
-    block = {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:20]}", "name": name}
-    blocks = ({"type": "text", "text": say},) if say else ()
-    return Reply((*blocks, {**block, "input": tool_input}), stop_reason="tool_use")
-
-
-def write(path: str | Path, content: str) -> Reply:
-    return tool("Write", {"file_path": str(path), "content": content})
-
-
-def edit(path: str | Path, old: str, new: str) -> Reply:
-    return tool("Edit", {"file_path": str(path), "old_string": old, "new_string": new})
-
-
-def bash(command: str) -> Reply:
-    return tool("Bash", {"command": command, "description": "scripted command"})
-
-
-def structured(data: dict[str, Any]) -> Reply:
-    """Answer an `output_format` session: the CLI takes the tool's input as the result."""
-    return tool(STRUCTURED_OUTPUT_TOOL, data)
-
-
-HANG = Reply(hang=True)
-"""Never answer (until the server stops): for timeout tests."""
-
-
-def always(reply: Reply) -> Script:
-    return lambda _request: reply
-
-
-def last_user_text(request: ModelRequest) -> str:
-    """The text of the prompt that started the current turn, without CLI system reminders."""
-    messages = request.messages
-    if not messages:
-        return ""
-    parts = [
-        block.get("text", "")
-        for block in _blocks(messages[_prompt_index(messages)])
-        if block.get("type") == "text"
-        and not block.get("text", "").lstrip().startswith("<system-reminder>")
-    ]
-    return "\n".join(parts)
-
-
-def tool_results(request: ModelRequest) -> list[dict[str, Any]]:
-    """The tool_result blocks of the request's last user message (the answers to the last call)."""
-    users = [m for m in request.messages if m.get("role") == "user"]
-    if not users:
-        return []
-    return [b for b in _blocks(users[-1]) if b.get("type") == "tool_result"]
-
-
-def tool_result_text(result: dict[str, Any]) -> str:
-    content = result.get("content")
-    if isinstance(content, list):
-        return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
-    return str(content or "")
-
-
-def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
-    content = message.get("content")
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
-
-
-def _prompt_index(messages: list[dict[str, Any]]) -> int:
-    """Index of the last user message that is a prompt rather than tool results."""
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if message.get("role") == "user" and not any(
-            b.get("type") == "tool_result" for b in _blocks(message)
-        ):
-            return index
-    return 0
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
+__all__ = [
+    "HANG",
+    "STRUCTURED_OUTPUT_TOOL",
+    "ModelRequest",
+    "ModelServer",
+    "Reply",
+    "Rule",
+    "Script",
+    "always",
+    "bash",
+    "edit",
+    "last_user_text",
+    "structured",
+    "text",
+    "tool",
+    "tool_result_text",
+    "tool_results",
+    "write",
+]
 
 
 class ModelServer:
     """The fake Messages API on 127.0.0.1 (a free port), served from a background thread."""
 
-    def __init__(
-        self,
-        script: Sequence[Rule] | Script = (),
-        *,
-        default: Reply | None = None,
-        side_reply: str = "ok",
-    ) -> None:
+    def __init__(self, script: Sequence[Rule] | Script = (), *, default: Reply | None = None):
+        self.script = script
+        """Rules (first match wins; no match: `default`) or a callable; may be replaced anytime."""
+        self.default = default or text("Done.")
         self._lock = threading.Lock()
         self._requests: list[ModelRequest] = []
         self._released = threading.Event()
-        self.script = script
-        self.default = default or text("Done.")
-        self.side_reply = side_reply
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # lifecycle -----------------------------------------------------------------------------
     def start(self) -> ModelServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-model-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop
+            name="fake-model-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -260,7 +118,6 @@ class ModelServer:
             "HOME": str(home),
         }
 
-    # recording -----------------------------------------------------------------------------
     @property
     def requests(self) -> list[ModelRequest]:
         with self._lock:
@@ -269,34 +126,18 @@ class ModelServer:
     def main_requests(self) -> list[ModelRequest]:
         return [r for r in self.requests if r.is_main]
 
-    def wait_for(
-        self, predicate: Callable[[ModelRequest], bool], timeout_s: float = 20
-    ) -> ModelRequest:
-        """Poll until a recorded request satisfies `predicate`; raise TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            found = next((r for r in self.requests if predicate(r)), None)
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError("no matching request reached the fake model server")
-            time.sleep(0.02)
-
     def _record(self, request: ModelRequest) -> None:
         with self._lock:
             self._requests.append(request)
 
     def _answer(self, request: ModelRequest) -> Reply:
         if not request.is_main:
-            return text(self.side_reply)
+            return text("ok")
         script = self.script
         if callable(script):
             return script(request)
         rule = next((r for r in script if r.matches(request)), None)
         return rule.reply(request) if rule else self.default
-
-    def _wait_released(self) -> None:
-        self._released.wait()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -309,10 +150,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._record({})
         self._send_json(200, {})
-
-    def do_HEAD(self) -> None:
-        self._record({})
-        self._send(200, b"", "application/json")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -334,19 +171,24 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server_state
         try:
             reply = state._answer(request)
-        except Exception as exc:  # a broken script must show up in the test, not hang it
-            self._send_json(500, _api_error(f"fake model script failed: {exc!r}"))
+        except Exception as exc:  # 400, not 500: the CLI retries a 5xx with backoff
+            self._send_json(400, _api_error(f"fake model script failed: {exc!r}"))
             return
         if reply.hang:
-            state._wait_released()
+            state._released.wait()
             self.close_connection = True
             return
         model = str(request.body.get("model") or "claude-fake")
         message_id = f"msg_{uuid.uuid4().hex[:20]}"
+        # Fresh tool_use ids per answer: a scripted reply may be served many times.
+        blocks = [
+            {"id": f"toolu_{uuid.uuid4().hex[:20]}", **b} if b["type"] == "tool_use" else b
+            for b in reply.blocks
+        ]
         if request.body.get("stream"):
-            self._send(200, _sse(message_id, model, reply), "text/event-stream")
+            self._send(200, _sse(message_id, model, reply, blocks), "text/event-stream")
         else:
-            self._send_json(200, _message(message_id, model, reply, list(reply.blocks)))
+            self._send_json(200, _message(message_id, model, reply, blocks))
 
     def _record(self, body: dict[str, Any]) -> ModelRequest:
         request = ModelRequest(self.command, self.path, dict(self.headers.items()), body)
@@ -365,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _api_error(message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": "api_error", "message": message}}
+    return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
 
 
 def _message(
@@ -383,14 +225,14 @@ def _message(
     }
 
 
-def _sse(message_id: str, model: str, reply: Reply) -> bytes:
+def _sse(message_id: str, model: str, reply: Reply, blocks: list[dict[str, Any]]) -> bytes:
     """The reply as Messages API stream events."""
     start = _message(message_id, model, reply, [])
     start["usage"] = {**reply.usage, "output_tokens": 1}
     events: list[tuple[str, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": start})
     ]
-    for index, block in enumerate(reply.blocks):
+    for index, block in enumerate(blocks):
         events.extend(_block_events(index, block))
     events.append(
         (
@@ -403,7 +245,9 @@ def _sse(message_id: str, model: str, reply: Reply) -> bytes:
         )
     )
     events.append(("message_stop", {"type": "message_stop"}))
-    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+    return b"".join(
+        f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events
+    )
 
 
 def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -413,6 +257,9 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict
     else:
         start = {"type": "text", "text": ""}
         delta = {"type": "text_delta", "text": block["text"]}
-    yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
+    yield (
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": start},
+    )
     yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
     yield "content_block_stop", {"type": "content_block_stop", "index": index}

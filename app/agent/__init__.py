@@ -1,0 +1,32 @@
+"""Claude Agent SDK sessions: warm start, implement, fix by resume, read-only review, tool guard."""
+
+from app.agent.guard import Guard
+from app.agent.options import AgentLimits, agent_env
+from app.agent.prompts import fix_prompt, implementation_prompt, review_prompt
+from app.agent.sessions import (
+    AgentResult,
+    Finding,
+    Review,
+    WarmClient,
+    fix,
+    implement,
+    review,
+    start_warm,
+)
+
+__all__ = [
+    "AgentLimits",
+    "AgentResult",
+    "Finding",
+    "Guard",
+    "Review",
+    "WarmClient",
+    "agent_env",
+    "fix",
+    "fix_prompt",
+    "implement",
+    "implementation_prompt",
+    "review",
+    "review_prompt",
+    "start_warm",
+]
