@@ -37,9 +37,11 @@ async def tracked_stage(store: RunStore, run_id: str, name: str) -> AsyncIterato
     outcome = StageOutcome()
 
     def start(record: dict[str, Any]) -> None:
-        record.setdefault("stages", []).append(
-            {"name": name, "status": "running", "started_at": started.isoformat()}
-        )
+        stages = record.setdefault("stages", [])
+        if stages and stages[-1]["status"] == "running":
+            # The process died in that stage; DBOS is now running it (or the next one) again.
+            stages[-1]["status"] = "interrupted"
+        stages.append({"name": name, "status": "running", "started_at": started.isoformat()})
 
     store.update(run_id, status=RunStatus.RUNNING, stage=name, mutate=start)
     log.info("stage_started", extra={"run_id": run_id, "stage": name})

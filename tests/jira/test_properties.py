@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from app.errors import PayloadError
@@ -184,6 +184,8 @@ code_text = st.lists(
 @PROPERTY_SETTINGS
 @given(code_text)
 def test_wiki_code_blocks_keep_their_content(content: str) -> None:
+    # A closing tag ends the block, and comments are removed even from code (see sanitize_text).
+    assume(not any(token in content for token in ("{code", "{noformat", "<!--")))
     markdown = to_markdown("{code:java}\n" + content + "\n{code}")
     lines = markdown.split("\n")
     assert lines[0] == "```java"
