@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.pipeline.observers import RunObserver
 from app.pipeline.runs import RunStore
 from app.workspace import Workspace
 
@@ -28,6 +29,8 @@ class Runtime:
     warm: dict[str, WarmClient] = field(default_factory=dict)
     """Pre-started Claude clients by run id; empty after a restart, so the agent starts cold."""
     queue: Queue | None = None
+    observers: list[RunObserver] = field(default_factory=list)
+    """Tracing, metrics, Jira write-back: see `app.pipeline.observers`."""
 
 
 _current: Runtime | None = None

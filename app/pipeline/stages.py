@@ -16,6 +16,7 @@ from app.agent import prompts, sessions
 from app.config import child_env
 from app.errors import RepoConfigError
 from app.pipeline import report
+from app.pipeline.observers import notify_finished
 from app.pipeline.runs import Run, RunStatus, utcnow
 from app.pipeline.runtime import Runtime
 from app.pipeline.tracking import describe_error, tracked_stage
@@ -65,7 +66,7 @@ def agent_credentials(rt: Runtime) -> dict[str, str]:
 async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, "workspace") as stage:
+        async with tracked_stage(rt, run_id, "workspace") as stage:
             await rt.workspace.sync()
             base = await choose_base(rt)
             branch = run.job.branch
@@ -108,7 +109,7 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
 
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, "setup") as stage:
+        async with tracked_stage(rt, run_id, "setup") as stage:
             if run_id not in rt.warm:
                 rt.warm[run_id] = await sessions.start_warm(
                     worktree, limits(rt, run), env=agent_credentials(rt)
@@ -159,7 +160,7 @@ def _account(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) 
 async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, "implement") as stage:
+        async with tracked_stage(rt, run_id, "implement") as stage:
             warm = rt.warm.pop(run_id, None)
             stage.detail["warm"] = warm is not None
             result = await sessions.implement(
@@ -187,9 +188,8 @@ async def run_gate(
 
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(
-            rt.store, run_id, gate if attempt == 0 else f"{gate}#{attempt}"
-        ) as stage:
+        name = gate if attempt == 0 else f"{gate}#{attempt}"
+        async with tracked_stage(rt, run_id, name) as stage:
             if gate == "review":
                 outcome = await _review(rt, run, worktree, config)
             else:
@@ -262,7 +262,7 @@ async def fix(
 
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, f"fix_{gate}#{attempt}") as stage:
+        async with tracked_stage(rt, run_id, f"fix_{gate}#{attempt}") as stage:
             result = await sessions.fix(
                 prompts.fix_prompt(gate, feedback),
                 worktree=worktree,
@@ -282,7 +282,7 @@ async def fix(
 async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
-        async with tracked_stage(rt.store, run_id, "commit") as stage:
+        async with tracked_stage(rt, run_id, "commit") as stage:
             sha = await rt.workspace.commit(
                 worktree, message=report.commit_message(run.job), base=run.record["base"]
             )
@@ -295,7 +295,7 @@ async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
 
 async def push(rt: Runtime, run_id: str, worktree: Path, branch: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
-        async with tracked_stage(rt.store, run_id, "push"):
+        async with tracked_stage(rt, run_id, "push"):
             await rt.workspace.push(worktree, branch=branch)
         return {"pushed": branch}
 
@@ -308,7 +308,7 @@ async def pull_request(
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
         s = rt.settings
-        async with tracked_stage(rt.store, run_id, "pull_request") as stage:
+        async with tracked_stage(rt, run_id, "pull_request") as stage:
             pr = await github.find_or_create_pr(
                 worktree=worktree,
                 branch=run.record["branch"],
@@ -345,5 +345,8 @@ async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, 
             log.warning("worktree_remove_failed", extra={"run_id": run_id, "error": str(exc)})
     elif worktree:
         fields = {**fields, **dry_run_note(rt, Path(worktree))}
-    rt.store.update(run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields)
+    run = rt.store.update(
+        run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields
+    )
     log.info("run_finished", extra={"run_id": run_id, "ticket": run.ticket, "status": status.value})
+    await notify_finished(rt.observers, run)

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from app.errors import AutoCodeError, PipelineError
-from app.pipeline.runs import RunStatus, RunStore, utcnow
+from app.pipeline.observers import observed_stage
+from app.pipeline.runs import RunStatus, utcnow
+from app.pipeline.runtime import Runtime
 from app.process import CommandResult, command_log
 
 log = logging.getLogger("auto_code.pipeline")
@@ -24,7 +26,7 @@ class StageOutcome:
 
 
 @asynccontextmanager
-async def tracked_stage(store: RunStore, run_id: str, name: str) -> AsyncIterator[StageOutcome]:
+async def tracked_stage(rt: Runtime, run_id: str, name: str) -> AsyncIterator[StageOutcome]:
     """Record the stage on the run; capture every command it runs; turn errors into a record.
 
     Errors are re-raised as they are: the caller (a DBOS step) converts them into a result dict,
@@ -43,11 +45,13 @@ async def tracked_stage(store: RunStore, run_id: str, name: str) -> AsyncIterato
             stages[-1]["status"] = "interrupted"
         stages.append({"name": name, "status": "running", "started_at": started.isoformat()})
 
-    store.update(run_id, status=RunStatus.RUNNING, stage=name, mutate=start)
-    log.info("stage_started", extra={"run_id": run_id, "stage": name})
+    store = rt.store
+    run = store.update(run_id, status=RunStatus.RUNNING, stage=name, mutate=start)
+    log.info("stage_started", extra={"run_id": run_id, "ticket": run.ticket, "stage": name})
     error: BaseException | None = None
     try:
-        yield outcome
+        async with observed_stage(rt.observers, run, name):
+            yield outcome
     except BaseException as exc:
         error = exc
         outcome.status = "failed"
@@ -73,6 +77,7 @@ async def tracked_stage(store: RunStore, run_id: str, name: str) -> AsyncIterato
             "stage_finished",
             extra={
                 "run_id": run_id,
+                "ticket": run.ticket,
                 "stage": name,
                 "status": outcome.status,
                 "duration_s": duration,

@@ -152,8 +152,9 @@ def test_rerun_continues_the_pushed_branch_and_reuses_the_pr(
     world: World, service: Service
 ) -> None:
     append = (
-        "mkdir -p src; test -f src/rerun-1.py || printf \"def greet():\\n    return 'hello, world'\\n\" "
-        "> src/rerun-1.py; echo '# again' >> src/rerun-1.py"
+        "mkdir -p src; test -f src/rerun-1.py || "
+        "printf \"def greet():\\n    return 'hello, world'\\n\" > src/rerun-1.py; "
+        "echo '# again' >> src/rerun-1.py"
     )
     world.model.add("RERUN-1", Behaviour(runs(append)))
     first = service.wait_for_run(post_ticket(service, "RERUN-1")["run_id"])

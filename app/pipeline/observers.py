@@ -1,0 +1,69 @@
+"""Observers of runs: tracing, metrics and Jira write-back watch stages without steering them.
+
+An observer wraps each stage (so a tracing span can be the parent of what the stage does) and
+hears when a run ends. A failing observer is logged and otherwise ignored: nothing it does may
+fail or hold up a run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Protocol
+
+from app.pipeline.runs import Run
+
+log = logging.getLogger("auto_code.observers")
+
+
+class RunObserver(Protocol):
+    def stage(self, run: Run, name: str) -> AbstractAsyncContextManager[None]:
+        """Entered when the stage starts, exited when it ends (with its error, if any)."""
+        ...
+
+    async def run_finished(self, run: Run) -> None:
+        """The run reached its terminal status (called once per run)."""
+        ...
+
+
+@asynccontextmanager
+async def observed_stage(
+    observers: Sequence[RunObserver], run: Run, name: str
+) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        for observer in observers:
+            try:
+                await stack.enter_async_context(_shielded(observer.stage(run, name), observer))
+            except Exception:
+                log.exception("observer_failed", extra={"observer": type(observer).__name__})
+        yield
+
+
+@asynccontextmanager
+async def _shielded(
+    context: AbstractAsyncContextManager[None], observer: RunObserver
+) -> AsyncIterator[None]:
+    """Run an observer's stage context; its own errors on exit are logged, never raised."""
+    await context.__aenter__()
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            await context.__aexit__(type(exc), exc, exc.__traceback__)
+        except Exception:
+            log.exception("observer_failed", extra={"observer": type(observer).__name__})
+        raise
+    else:
+        try:
+            await context.__aexit__(None, None, None)
+        except Exception:
+            log.exception("observer_failed", extra={"observer": type(observer).__name__})
+
+
+async def notify_finished(observers: Sequence[RunObserver], run: Run) -> None:
+    for observer in observers:
+        try:
+            await observer.run_finished(run)
+        except Exception:
+            log.exception("observer_failed", extra={"observer": type(observer).__name__})
