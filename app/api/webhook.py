@@ -71,7 +71,8 @@ async def receive_jira_webhook(
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return problem(400, f"body is not valid JSON: {exc}")
     try:
-        event = parse_event(payload, jira_base_url=settings.jira_base_url)
+        # Converting a large wiki or ADF description takes a while: keep it off the event loop.
+        event = await run_in_threadpool(parse_event, payload, jira_base_url=settings.jira_base_url)
     except IgnoredEvent as ignored:
         log.debug("webhook_ignored", extra={"reason": ignored.reason})
         return JSONResponse(Ignored(reason=ignored.reason).model_dump(), 200)

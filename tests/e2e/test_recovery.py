@@ -1,0 +1,74 @@
+"""A run survives SIGKILL of the service: after a restart it carries on and ends exactly once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.world import GOOD, Behaviour, World, make_world, post_ticket, writes
+from tests.fakes.git_repos import git
+from tests.fakes.service import wait_until
+
+
+@pytest.fixture
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = make_world(tmp_path_factory.mktemp("recovery"))
+    yield world
+    world.model.server.stop()
+
+
+def pr_creates(world: World, branch: str) -> list[dict]:
+    return [
+        call
+        for call in world.gh.calls()
+        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
+    ]
+
+
+def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -> None:
+    """The service dies while the model is thinking; the restarted service redoes that step."""
+    hold = threading.Event()
+    world.model.add("CRASH-1", Behaviour(writes(GOOD), hold=hold))
+    service = world.service("crash")
+    service.start()
+    try:
+        run_id = post_ticket(service, "CRASH-1", delivery="crash-1")["run_id"]
+        wait_until(
+            lambda: world.model.requests_of("CRASH-1"), timeout=60, what="the agent's request"
+        )
+        service.kill()
+        hold.set()
+        service.start()
+        run = service.wait_for_run(run_id)
+        again = post_ticket(service, "CRASH-1", delivery="crash-1")
+    finally:
+        service.stop()
+
+    assert run["status"] == "succeeded", run.get("error")
+    assert again["run_id"] == run_id, "a Jira retry after the crash maps to the same run"
+    names = [stage["name"] for stage in run["stages"]]
+    assert names.count("implement") == 2
+    assert run["stages"][names.index("implement")]["status"] == "interrupted"
+    assert len(pr_creates(world, "ticket/crash-1")) == 1
+    assert git("show", "ticket/crash-1:src/crash-1.py", cwd=world.origin) == GOOD
+
+
+def test_run_accepted_just_before_a_kill_is_not_lost(world: World) -> None:
+    """SIGKILL right after the 202: the persisted run starts once the service is back."""
+    world.model.add("CRASH-2", Behaviour(writes(GOOD)))
+    service = world.service("crash-after-ack")
+    service.start()
+    try:
+        run_id = post_ticket(service, "CRASH-2")["run_id"]
+        service.kill()
+        service.start()
+        run = service.wait_for_run(run_id)
+        runs = service.client.get("/runs", params={"ticket": "CRASH-2"}).json()["runs"]
+    finally:
+        service.stop()
+
+    assert run["status"] == "succeeded", run.get("error")
+    assert [r["run_id"] for r in runs] == [run_id]
+    assert len(pr_creates(world, "ticket/crash-2")) == 1
