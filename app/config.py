@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     langfuse_public_key: SecretStr | None = None
     langfuse_secret_key: SecretStr | None = None
     langfuse_base_url: str = "https://cloud.langfuse.com"
+    langfuse_flush_interval_s: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("LANGFUSE_FLUSH_INTERVAL")
+    )
+    """Longest time a finished span waits before it is sent (every run is flushed at its end)."""
 
     max_concurrent_tickets: int = Field(2, ge=1, le=64)
     max_turns: int = Field(50, ge=1)
@@ -107,6 +111,13 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate limit like '10/minute': {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _local_repository_by_default(self) -> Settings:
+        """Without REPO_URL or REPO_DIR, the target is the repository in the working directory."""
+        if not self.repo_url and self.repo_dir is None:
+            self.repo_dir = Path.cwd()
+        return self
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
