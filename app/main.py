@@ -13,8 +13,9 @@ from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
 
 from app import __version__
-from app.api import health, runs, webhook
+from app.api import health, metrics, runs, webhook
 from app.config import Settings, load_settings
+from app.observability import build_observers
 from app.pipeline import queue, runtime
 from app.pipeline.runs import RunStore
 from app.workspace import Workspace
@@ -32,7 +33,10 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
     settings.workspace.mkdir(parents=True, exist_ok=True)
     store = await run_in_threadpool(RunStore, settings.effective_database_url)
     rt = runtime.Runtime(
-        settings=settings, store=store, workspace=Workspace.from_settings(settings)
+        settings=settings,
+        store=store,
+        workspace=Workspace.from_settings(settings),
+        observers=build_observers(settings),
     )
     runtime.install(rt)
     try:
@@ -59,6 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "webhook_unauthenticated",
                 extra={"detail": "no WEBHOOK_SECRET or JIRA_WEBHOOK_HMAC_SECRET: anyone can post"},
             )
+        if not (settings.anthropic_api_key or settings.claude_code_oauth_token):
+            log.warning(
+                "claude_credentials_missing",
+                extra={
+                    "detail": "no ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN: the agent "
+                    "relies on a Claude login in this user's ~/.claude"
+                },
+            )
         async with pipeline_running(settings) as rt:
             app.state.store = rt.store
             app.state.queue = rt.queue
@@ -79,4 +91,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(runs.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
