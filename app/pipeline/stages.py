@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 from app import checks, github
-from app.agent import prompts, sessions
+from app.agent import leaks, prompts, sessions
+from app.agent.rules import Policy
 from app.config import child_env
 from app.errors import RepoConfigError
 from app.pipeline import report
@@ -31,7 +33,7 @@ def _run(rt: Runtime, run_id: str) -> Run:
     return run
 
 
-async def _guarded(coro: Any) -> dict[str, Any]:
+async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """Await a stage body; return its result, or its error as data (steps never raise)."""
     try:
         return await coro
@@ -61,6 +63,10 @@ def agent_credentials(rt: Runtime) -> dict[str, str]:
     if s.anthropic_api_key is not None:
         return {"ANTHROPIC_API_KEY": s.anthropic_api_key.get_secret_value()}
     return {}
+
+
+def guard_policy(rt: Runtime) -> Policy:
+    return Policy.from_settings(rt.settings)
 
 
 async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
@@ -112,7 +118,7 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
         async with tracked_stage(rt, run_id, "setup") as stage:
             if run_id not in rt.warm:
                 rt.warm[run_id] = await sessions.start_warm(
-                    worktree, limits(rt, run), env=agent_credentials(rt)
+                    worktree, limits(rt, run), env=agent_credentials(rt), policy=guard_policy(rt)
                 )
             config = checks.load_repo_config(
                 worktree, default_max_fix_rounds=rt.settings.max_fix_rounds
@@ -169,6 +175,7 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
                 limits=limits(rt, run),
                 env=agent_credentials(rt),
                 warm=warm,
+                policy=guard_policy(rt),
             )
             _account(rt, run_id, result, "implement")
             rt.store.update(run_id, session_id=result.session_id, agent_summary=result.text)
@@ -238,7 +245,11 @@ async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any])
         return {"status": "skipped", "detail": {"reason": "disabled in .auto-code.toml"}}
     diff = await rt.workspace.diff(worktree)
     review = await sessions.review(
-        diff, worktree=worktree, limits=limits(rt, run), env=agent_credentials(rt)
+        diff,
+        worktree=worktree,
+        limits=limits(rt, run),
+        env=agent_credentials(rt),
+        policy=guard_policy(rt),
     )
     _account(rt, run.id, review.result, "review")
     findings = [dict(f) for f in review.findings]
@@ -269,6 +280,7 @@ async def fix(
                 session_id=session_id,
                 limits=limits(rt, run),
                 env=agent_credentials(rt),
+                policy=guard_policy(rt),
             )
             _account(rt, run_id, result, f"fix_{gate}")
             stage.detail.update(session_id=result.session_id, resumed=session_id)
@@ -283,8 +295,15 @@ async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = _run(rt, run_id)
         async with tracked_stage(rt, run_id, "commit") as stage:
+            base = run.record["base"]
+            await leaks.check_change(
+                worktree,
+                await rt.workspace.changed_files(worktree, base=base),
+                secrets=rt.settings.secret_values(),
+                allow_workflow_edits=rt.settings.allow_workflow_edits,
+            )
             sha = await rt.workspace.commit(
-                worktree, message=report.commit_message(run.job), base=run.record["base"]
+                worktree, message=report.commit_message(run.job), base=base
             )
             stage.detail["sha"] = sha
         rt.store.update(run_id, commit=sha)

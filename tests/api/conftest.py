@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.gh_shim import install_gh_shim
 from tests.fakes.service import Service
 
 TOKEN = "token-for-tests-0123456789"
@@ -19,8 +20,9 @@ def service_env(workspace: Path, **settings: str) -> dict[str, str]:
     workspace.mkdir(parents=True, exist_ok=True)
     home = workspace / "home"
     home.mkdir(exist_ok=True)
+    gh = install_gh_shim(workspace)  # /ready looks for gh; the machine may not have it
     return {
-        "PATH": os.environ["PATH"],
+        "PATH": gh.environ({"PATH": os.environ["PATH"]})["PATH"],
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "WORKSPACE_DIR": str(workspace),
