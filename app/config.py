@@ -11,6 +11,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,7 +20,7 @@ MIN_WEBHOOK_SECRET_LENGTH = 16
 
 CommaList = Annotated[list[str], NoDecode]
 
-SECRET_ENV_PATTERN = re.compile(r"(TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS?)$", re.IGNORECASE)
+SECRET_ENV_PATTERN = re.compile(r"(TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS?|_PAT)$", re.IGNORECASE)
 """Environment names that hold credentials: never inherited by the agent or the checks."""
 
 
@@ -85,18 +86,44 @@ class Settings(BaseSettings):
     rate_limit: str = "10/minute"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     jira_base_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_pat: SecretStr | None = None
+    jira_transition_on_start: str | None = None
+    jira_transition_on_pr: str | None = None
+    jira_timeout_s: float = Field(10, gt=0, le=300)
+    jira_retries: int = Field(3, ge=0, le=10)
+    public_url: str | None = None
+    """The service's public base URL, for the run status link in Jira comments."""
 
     git_author_name: str = "auto-code[bot]"
     git_author_email: str = "auto-code@users.noreply.github.com"
 
-    @field_validator("allowed_projects", "ignore_account_ids", mode="before")
+    agent_deny_commands: CommaList = []
+    """More commands the agent's Bash may not run (leading words, globs): `docker,npm publish`."""
+    allow_workflow_edits: bool = False
+    """Let the agent change `.github/workflows` and `.github/actions` (CI runs them)."""
+    agent_sandbox: bool = False
+    """Run the agent's Bash under the CLI's bubblewrap sandbox: needs `bwrap` and namespaces."""
+
+    @field_validator("allowed_projects", "ignore_account_ids", "agent_deny_commands", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trigger_label", "base_branch", "repo_url", "claude_model", "jira_base_url")
+    @field_validator(
+        "trigger_label",
+        "base_branch",
+        "repo_url",
+        "claude_model",
+        "jira_base_url",
+        "jira_email",
+        "jira_transition_on_start",
+        "jira_transition_on_pr",
+        "public_url",
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -117,6 +144,25 @@ class Settings(BaseSettings):
         """Without REPO_URL or REPO_DIR, the target is the repository in the working directory."""
         if not self.repo_url and self.repo_dir is None:
             self.repo_dir = Path.cwd()
+        return self
+
+    @model_validator(mode="after")
+    def _jira_writeback_complete(self) -> Settings:
+        """Half-configured write-back is refused everywhere: it would silently do nothing."""
+        problems = []
+        cloud = bool(self.jira_email) or _present(self.jira_api_token)
+        if cloud and _present(self.jira_pat):
+            problems.append(
+                "set JIRA_PAT (Data Center) or JIRA_EMAIL + JIRA_API_TOKEN (Cloud), not both"
+            )
+        elif cloud and not (self.jira_email and _present(self.jira_api_token)):
+            problems.append("JIRA_EMAIL and JIRA_API_TOKEN are needed together (Jira Cloud)")
+        if (cloud or _present(self.jira_pat)) and not _is_http_url(self.jira_base_url):
+            problems.append("JIRA_BASE_URL (https://...) is required for Jira write-back")
+        if self.public_url is not None and not _is_http_url(self.public_url):
+            problems.append(f"PUBLIC_URL must be an http(s) URL, got {self.public_url!r}")
+        if problems:
+            raise SettingsError(problems)
         return self
 
     @model_validator(mode="after")
@@ -159,6 +205,17 @@ class Settings(BaseSettings):
     def langfuse_enabled(self) -> bool:
         return _present(self.langfuse_public_key) and _present(self.langfuse_secret_key)
 
+    @property
+    def jira_writeback(self) -> Literal["cloud", "datacenter"] | None:
+        """Where run progress is written back: Cloud (REST v3, ADF), Data Center (v2, wiki)."""
+        if not self.jira_base_url:
+            return None
+        if _present(self.jira_pat):
+            return "datacenter"
+        if self.jira_email and _present(self.jira_api_token):
+            return "cloud"
+        return None
+
     @cached_property
     def workspace(self) -> Path:
         return self.workspace_dir.expanduser().resolve()
@@ -179,6 +236,11 @@ class Settings(BaseSettings):
 
 def _present(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value())
+
+
+def _is_http_url(value: str | None) -> bool:
+    parts = urlsplit(value or "")
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def is_secret_env_name(name: str) -> bool:

@@ -17,6 +17,7 @@ from app.api import health, metrics, runs, webhook
 from app.config import Settings, load_settings
 from app.observability import build_observers
 from app.pipeline import queue, runtime
+from app.pipeline.observers import close_observers
 from app.pipeline.runs import RunStore
 from app.workspace import Workspace
 
@@ -31,15 +32,20 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
     written but never enqueued are enqueued now.
     """
     settings.workspace.mkdir(parents=True, exist_ok=True)
-    store = await run_in_threadpool(RunStore, settings.effective_database_url)
+    store = await run_in_threadpool(
+        RunStore, settings.effective_database_url, secret_values=settings.secret_values()
+    )
     rt = runtime.Runtime(
         settings=settings,
         store=store,
         workspace=Workspace.from_settings(settings),
-        observers=build_observers(settings),
+        observers=build_observers(settings, store),
     )
     runtime.install(rt)
     try:
+        stale = await run_in_threadpool(rt.workspace.clear_stale_locks)
+        if stale:
+            log.warning("workspace_stale_locks_removed", extra={"paths": stale})
         await run_in_threadpool(queue.launch, settings)
         rt.queue = await queue.register(settings)
         resumed = await queue.enqueue_unfinished(rt.queue, store)
@@ -48,6 +54,7 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
         )
         yield rt
     finally:
+        await close_observers(rt.observers)
         await run_in_threadpool(queue.shutdown)
         runtime.install(None)
         store.close()
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         methods=["POST"],
         status_code=202,
         responses=webhook.RESPONSES,
+        openapi_extra={"requestBody": webhook.REQUEST_BODY},
         tags=["webhook"],
     )
     app.include_router(runs.router)

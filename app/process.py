@@ -59,6 +59,43 @@ class CommandResult:
         }
 
 
+def kill_tagged(name: str, value: str) -> int:
+    """SIGKILL every process whose environment holds `name=value`; how many were found.
+
+    A command can leave processes behind in sessions of their own (`nohup server &`, a daemon),
+    out of reach of a process-group kill; the variable they inherited still finds them. Reads
+    /proc (Linux); elsewhere it finds nothing. Repeats until no tagged process is left, so one
+    that forked during a pass is found in the next.
+    """
+    needle = f"{name}={value}".encode()
+    killed: set[int] = set()
+    for _ in range(10):
+        found = [pid for pid in _pids() if needle in _environ(pid).split(b"\0")]
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+    return len(killed)
+
+
+def _pids() -> list[int]:
+    proc = Path("/proc")
+    return (
+        [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+        if proc.is_dir()
+        else []
+    )
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # ended meanwhile, or not ours to read
+        return b""
+
+
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import shlex
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -195,6 +197,20 @@ class Workspace:
         args = ("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv")
         return (await self._git(*args, cwd=worktree, what="diff")).output
 
+    async def changed_files(self, worktree: Path, *, base: str) -> list[str]:
+        """Every path the commit would change against `base` (stages everything), relative.
+
+        Written to a file by git rather than read from its output, which is cut at 64k.
+        """
+        await self._git("add", "-A", cwd=worktree, what="staging changes")
+        start = await self._base_ref(base)
+        with tempfile.TemporaryDirectory(prefix="auto-code-") as tmp:
+            listing = Path(tmp) / "changed"
+            args = ("diff", "--cached", "--name-only", "--no-renames", "-z", f"--output={listing}")
+            await self._git(*args, start, cwd=worktree, what="listing changes")
+            names = os.fsdecode(listing.read_bytes()).split("\0")
+        return [name for name in names if name]
+
     async def has_changes(self, worktree: Path) -> bool:
         args = ("status", "--porcelain", "--untracked-files=all")
         return bool((await self._git(*args, cwd=worktree, what="git status")).output.strip())
@@ -241,6 +257,27 @@ class Workspace:
                 await self._git(*args, what=f"removing worktree {worktree}")
             await asyncio.to_thread(_remove_tree, worktree)
             await self._git("worktree", "prune", what="worktree prune")
+
+    def clear_stale_locks(self) -> list[str]:
+        """Delete the lock files git leaves behind when it is killed; the ones deleted.
+
+        A crash mid-fetch leaves `refs/remotes/origin/<branch>.lock` and every later fetch fails
+        ("cannot lock ref ... File exists"); a crash mid-`git add` leaves the worktree's
+        `index.lock` and its commit fails. Call only while no git command of this service runs,
+        at start-up before runs resume. Only the managed clone (REPO_URL) is touched: in a
+        REPO_DIR, a lock may be a person's git at work.
+        """
+        git_dir = self.repo / ".git"
+        if not self.repo_url or not git_dir.is_dir():
+            return []
+        stale = []
+        for folder, subfolders, files in os.walk(git_dir):
+            if Path(folder) == git_dir:
+                subfolders[:] = [name for name in subfolders if name != "objects"]
+            stale += [Path(folder) / name for name in files if name.endswith(".lock")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return sorted(str(path.relative_to(git_dir)) for path in stale)
 
     async def _clone(self, url: str) -> None:
         """Clone beside the final path and rename, so a crash never leaves a half clone in place."""

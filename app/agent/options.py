@@ -10,7 +10,16 @@ Decisions, measured on claude-agent-sdk 0.2.187 / Claude Code 2.1.330:
   round for the next. Its root `CLAUDE.md` is still wanted: we read it ourselves (bounded) into
   the appended system prompt.
 - Environment: the CLI gets `os.environ` merged with `options.env`; every secret-looking name
-  still in `os.environ` is overridden with "" and only the Claude credential is passed.
+  and every setting of the service still in `os.environ` is overridden with "", and only the
+  Claude credential is passed. The CLI needs that credential, so its Bash tool can read it too
+  (`env`, `/proc/$PPID/environ`) unless the sandbox is on.
+- Sandbox (AGENT_SANDBOX): `CLAUDE_CODE_SUBPROCESS_ENV_SCRUB=1` makes the CLI run each Bash
+  command under bubblewrap with the Claude credential removed from its environment, in a PID
+  namespace of its own (no `/proc/<cli>/environ`), with `.git` config and hooks, `~/.ssh`,
+  `~/.config/gh` and `.github` read-only or hidden. It needs `bwrap` on PATH and a container
+  that allows namespaces. Measured side effect: to have mount points, the CLI creates empty
+  placeholder files (`package.json`, `.env`, lock files...) at the worktree root; the session
+  removes the ones it created (`SANDBOX_PLACEHOLDERS`) when it ends.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ from typing import Any
 
 from claude_agent_sdk import ClaudeAgentOptions
 
-from app.agent.guard import IMPLEMENT_TOOLS, REVIEW_TOOLS, Guard
+from app.agent.calls import IMPLEMENT_TOOLS, REVIEW_TOOLS
+from app.agent.guard import Guard
 from app.agent.prompts import GUIDANCE_LIMIT, system_append
-from app.config import is_secret_env_name
+from app.config import Settings, is_secret_env_name
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest single message the SDK reads from the CLI (a big tool result is one line)."""
@@ -41,15 +51,71 @@ class AgentLimits:
     timeout_s: float = 1800.0
 
 
-def agent_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`options.env` for the CLI: secrets left in `os.environ` blanked, then `env` on top.
+SCRUB_ENV = "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB"
+SANDBOX_PLACEHOLDERS = (
+    ".env",
+    ".env.local",
+    ".env.development",
+    ".env.development.local",
+    ".env.test",
+    ".env.test.local",
+    ".env.production",
+    ".env.production.local",
+    ".gitmodules",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    "bunfig.toml",
+    "package.json",
+    "package-lock.json",
+    "pnpm-lock.yaml",
+    "yarn.lock",
+)
+"""Files the sandboxed CLI (2.1.x) creates empty at the worktree root when they are missing."""
+
+
+def agent_env(env: Mapping[str, str], *, sandbox: bool = False) -> dict[str, str]:
+    """`options.env` for the CLI: secrets and service settings blanked, then `env` on top.
 
     `env` carries what the CLI needs (the credential; in tests also `ANTHROPIC_BASE_URL` and
-    `HOME`). The service scrubs `os.environ` at start-up; blanking here covers anything that
-    arrived later or was missed, because the SDK passes the whole of `os.environ` on.
+    `HOME`). The service scrubs credentials from `os.environ` at start-up; blanking here covers
+    anything that arrived later or was missed, and settings such as DATABASE_URL whose names do
+    not look secret, because the SDK passes the whole of `os.environ` on.
     """
-    blanked = {name: "" for name in os.environ if is_secret_env_name(name)}
-    return {**blanked, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **env}
+    service = service_env_names()
+    blanked = {name: "" for name in os.environ if is_secret_env_name(name) or name in service}
+    fixed = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", SCRUB_ENV: "1" if sandbox else "0"}
+    return {**blanked, **fixed, **env}
+
+
+SHARED_WITH_TOOLS = frozenset({"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"})
+"""Settings whose names git reads too: left to the agent, whose `git stash` needs an identity."""
+
+
+def service_env_names() -> frozenset[str]:
+    """Every environment name the service's settings are read from (but SHARED_WITH_TOOLS)."""
+    names = set()
+    for name, info in Settings.model_fields.items():
+        names.add(name.upper())
+        choices = getattr(info.validation_alias, "choices", ())
+        names.update(c.upper() for c in choices if isinstance(c, str))
+    return frozenset(names - SHARED_WITH_TOOLS)
+
+
+def placeholders_to_remove(worktree: Path) -> list[Path]:
+    """The SANDBOX_PLACEHOLDERS a sandboxed session may create: the ones missing now."""
+    return [worktree / name for name in SANDBOX_PLACEHOLDERS if not _exists(worktree / name)]
+
+
+def remove_placeholders(paths: list[Path]) -> None:
+    """Delete the placeholders the sandbox left: still empty regular files."""
+    for path in paths:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+            path.unlink()
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def repository_guidance(worktree: Path) -> str:
@@ -71,14 +137,15 @@ def build_options(
     resume: str | None = None,
     output_schema: dict[str, Any] | None = None,
 ) -> ClaudeAgentOptions:
-    """Options for a session in `worktree`; `guard.mode` decides the tool set."""
+    """Options for a session in `worktree`; `guard.mode` decides the tool set, and the
+    sandbox is used where there is a Bash tool to put in it."""
     review = guard.mode == "review"
     return ClaudeAgentOptions(
         cwd=str(worktree),
         model=limits.model,
         max_turns=limits.max_turns,
         max_budget_usd=limits.max_budget_usd,
-        env=agent_env(env),
+        env=agent_env(env, sandbox=guard.policy.sandbox and not review),
         tools=list(REVIEW_TOOLS if review else IMPLEMENT_TOOLS),
         system_prompt={
             "type": "preset",

@@ -6,8 +6,8 @@ setup. A fix resumes the implementation session (`resume=<session_id>`, same wor
 HOME), so the model sees its own earlier work. The review is a separate, read-only session
 that must answer through the CLI's structured output.
 
-Every session is bounded by `AgentLimits.timeout_s`; whatever way it ends, its CLI process is
-stopped before the call returns or raises.
+Every session is bounded by `AgentLimits.timeout_s`; whatever way it ends, its CLI process, and
+anything the agent's tools left running, is stopped before the call returns or raises.
 """
 
 from __future__ import annotations
@@ -19,16 +19,26 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from secrets import token_hex
 from typing import Any, Literal
 
 from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError, ResultMessage
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.agent.guard import Guard, Mode
-from app.agent.options import AgentLimits, build_options
+from app.agent import leaks
+from app.agent.calls import DEFAULT_POLICY, Mode, Policy
+from app.agent.guard import Guard
+from app.agent.options import (
+    AgentLimits,
+    build_options,
+    placeholders_to_remove,
+    remove_placeholders,
+)
 from app.agent.prompts import review_prompt
 from app.config import Settings
 from app.errors import AgentError
+from app.process import kill_tagged
+from app.redaction import redact, redact_data
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +48,9 @@ REVIEW_MAX_TURNS = 10
 STDERR_LINES = 40
 INTERRUPT_TIMEOUT_S = 5.0
 
+SESSION_TAG_ENV = "AUTO_CODE_AGENT_SESSION"
+"""Set to a fresh value in each CLI's environment, and so in every process its tools start."""
+
 _closing: set[asyncio.Task[None]] = set()
 """Shutdowns in flight; asyncio keeps only weak references to tasks."""
 
@@ -45,7 +58,8 @@ _closing: set[asyncio.Task[None]] = set()
 @dataclass(frozen=True)
 class AgentResult:
     """How a session ended. `text` is the model's last message (its summary); `subtype` is the
-    CLI's ("success", "error_max_turns", "error_max_budget_usd"); `denials` are the guard's."""
+    CLI's ("success", "error_max_turns", "error_max_budget_usd"); `denials` are the guard's.
+    The session's own credential is redacted from `text` and `denials`."""
 
     session_id: str
     text: str
@@ -96,17 +110,23 @@ class WarmClient:
         limits: AgentLimits,
         env: Mapping[str, str],
         *,
+        policy: Policy,
         mode: Mode = "implement",
         resume: str | None = None,
         output_schema: dict[str, Any] | None = None,
     ) -> None:
         self.worktree = worktree.resolve()
-        self.guard = Guard(self.worktree, mode)
+        home = Path(env["HOME"]) if env.get("HOME") else None
+        self.guard = Guard(self.worktree, mode, policy, home)
+        self.secrets = leaks.credential_values(env)
+        sandboxed = policy.sandbox and mode == "implement"
+        self._placeholders = placeholders_to_remove(self.worktree) if sandboxed else []
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self.tag = token_hex(8)
         options = build_options(
             self.worktree,
             limits,
-            env,
+            {**env, SESSION_TAG_ENV: self.tag},
             guard=self.guard,
             stderr=self.stderr.append,
             resume=resume,
@@ -151,6 +171,10 @@ class WarmClient:
                     await self._client.interrupt()
         with contextlib.suppress(ClaudeSDKError):
             await self._client.disconnect()
+        # What the agent's Bash left running (`nohup server &`) has a session of its own and
+        # outlives the CLI; the tag in the environment it inherited finds it.
+        await asyncio.to_thread(kill_tagged, SESSION_TAG_ENV, self.tag)
+        remove_placeholders(self._placeholders)
 
     def describe(self, what: str, exc: BaseException | None = None) -> str:
         parts = [what + (f": {exc}" if exc else "")]
@@ -159,12 +183,14 @@ class WarmClient:
         return "\n".join(parts)
 
 
-async def start_warm(worktree: Path, limits: AgentLimits, env: Mapping[str, str]) -> WarmClient:
+async def start_warm(
+    worktree: Path, limits: AgentLimits, env: Mapping[str, str], *, policy: Policy = DEFAULT_POLICY
+) -> WarmClient:
     """Start the implementation session's CLI now; pass the result to `implement(warm=...)`.
 
     If the run fails before `implement`, call `close()` on it.
     """
-    return WarmClient(worktree, limits, env)
+    return WarmClient(worktree, limits, env, policy=policy)
 
 
 async def implement(
@@ -174,13 +200,15 @@ async def implement(
     limits: AgentLimits,
     env: Mapping[str, str],
     warm: WarmClient | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> AgentResult:
-    """Run the implementation session to the end of its turn.
+    """Run the implementation session to the end of its turn (`policy` is for a new session;
+    a warm one has its own).
 
     Turn and budget limits come back as a result with `is_error` set; a timeout, a CLI crash
     or an API failure raises AgentError.
     """
-    session = warm or WarmClient(worktree, limits, env)
+    session = warm or WarmClient(worktree, limits, env, policy=policy)
     if not session.serves(worktree):
         await session.close()
         raise ValueError(f"the warm session is for {session.worktree}, not {worktree}")
@@ -194,14 +222,20 @@ async def fix(
     session_id: str,
     limits: AgentLimits,
     env: Mapping[str, str],
+    policy: Policy = DEFAULT_POLICY,
 ) -> AgentResult:
     """Send a fix request into the implementation session `session_id` (same worktree, HOME)."""
-    session = WarmClient(worktree, limits, env, resume=session_id)
+    session = WarmClient(worktree, limits, env, policy=policy, resume=session_id)
     return await _converse(session, prompt, limits.timeout_s)
 
 
 async def review(
-    diff_text: str, *, worktree: Path, limits: AgentLimits, env: Mapping[str, str]
+    diff_text: str,
+    *,
+    worktree: Path,
+    limits: AgentLimits,
+    env: Mapping[str, str],
+    policy: Policy = DEFAULT_POLICY,
 ) -> Review:
     """Review the diff in a read-only session (at most REVIEW_MAX_TURNS turns).
 
@@ -211,7 +245,7 @@ async def review(
     """
     limits = replace(limits, max_turns=min(limits.max_turns, REVIEW_MAX_TURNS))
     schema = ReviewOutput.model_json_schema()
-    session = WarmClient(worktree, limits, env, mode="review", output_schema=schema)
+    session = WarmClient(worktree, limits, env, policy=policy, mode="review", output_schema=schema)
     result = await _converse(session, review_prompt(diff_text), limits.timeout_s)
     if result.is_error:
         raise AgentError(
@@ -244,7 +278,7 @@ async def _converse(session: WarmClient, prompt: str, timeout_s: float) -> Agent
     try:
         async with asyncio.timeout(timeout_s):
             client = await session.ready()
-            await client.query(prompt)
+            await client.query(redact(prompt, session.secrets))
             async for message in client.receive_response():
                 if isinstance(message, ResultMessage):
                     result = message
@@ -258,10 +292,12 @@ async def _converse(session: WarmClient, prompt: str, timeout_s: float) -> Agent
         await session.close(interrupt=result is None)
     if result is None:
         raise AgentError(session.describe("Claude CLI ended without a result"), subtype="no_result")
-    return _agent_result(result, session.guard.denials)
+    return _agent_result(result, session.guard.denials, session.secrets)
 
 
-def _agent_result(result: ResultMessage, denials: list[dict[str, str]]) -> AgentResult:
+def _agent_result(
+    result: ResultMessage, denials: list[dict[str, str]], secrets: list[str]
+) -> AgentResult:
     logger.info(
         "agent.session_ended",
         extra={
@@ -280,11 +316,11 @@ def _agent_result(result: ResultMessage, denials: list[dict[str, str]]) -> Agent
     structured = result.structured_output if isinstance(result.structured_output, dict) else None
     return AgentResult(
         session_id=result.session_id,
-        text=result.result or "",
+        text=redact(result.result or "", secrets),
         cost_usd=result.total_cost_usd or 0.0,
         turns=result.num_turns,
         subtype=result.subtype,
         is_error=result.is_error,
         structured=structured,
-        denials=list(denials),
+        denials=redact_data(denials, secrets),
     )

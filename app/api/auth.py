@@ -25,13 +25,18 @@ def signature_valid(secret: str, body: bytes, header: str) -> bool:
     method, _, received = header.strip().partition("=")
     if method.lower() not in SUPPORTED_SIGNATURE_METHODS or not received:
         return False
-    return hmac.compare_digest(
-        sign(secret, body, method.lower()), f"{method.lower()}={received.lower()}"
-    )
+    expected = sign(secret, body, method.lower())
+    return hmac.compare_digest(_bytes(expected), _bytes(f"{method.lower()}={received.lower()}"))
 
 
 def token_valid(secret: str, header: str) -> bool:
-    return hmac.compare_digest(secret.encode(), header.encode())
+    return hmac.compare_digest(_bytes(secret), _bytes(header))
+
+
+def _bytes(text: str) -> bytes:
+    """Compare as bytes: `compare_digest` refuses str with non-ASCII characters, and a header may
+    hold any byte (Starlette decodes headers as latin-1)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def authenticate(

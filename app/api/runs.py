@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import StoreDep
-from app.api.schemas import RunList, RunView
+from app.api.schemas import Problem, RunList, RunView
 from app.pipeline.runs import RunStatus
 
 router = APIRouter(tags=["runs"])
@@ -28,7 +28,12 @@ async def list_runs(
     return RunList(runs=[RunView.of(run) for run in runs])
 
 
-@router.get("/runs/{run_id}", response_model=RunView, name="get_run")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunView,
+    name="get_run",
+    responses={404: {"model": Problem, "description": "No run has this id."}},
+)
 async def get_run(run_id: str, store: StoreDep) -> RunView:
     """One run: status, current stage, stage history, gates, session, cost, PR."""
     run = await run_in_threadpool(store.get, run_id)

@@ -66,6 +66,8 @@ class RunView(BaseModel):
     explanation: str | None = None
     denials: list[dict[str, Any]] = Field(default_factory=list)
     error: dict[str, Any] | None = None
+    jira: dict[str, Any] | None = None
+    """Jira write-back: the comment id, remote link, transitions and any errors."""
     stages: list[StageView] = Field(default_factory=list)
 
     @classmethod

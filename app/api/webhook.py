@@ -16,6 +16,7 @@ from app.errors import PayloadError
 from app.jira import IgnoredEvent, decide, parse_event
 from app.pipeline import queue
 from app.pipeline.runs import RunStatus
+from app.ticket import KEY_PATTERN
 
 log = logging.getLogger("auto_code.webhook")
 
@@ -30,6 +31,45 @@ RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": Problem, "description": "The body is not a usable ticket; `field` says why."},
     429: {"model": Problem, "description": "Rate limited; see Retry-After."},
 }
+
+
+REQUEST_BODY: dict[str, object] = {
+    "required": True,
+    "description": (
+        "A Jira issue event: a system webhook, an Automation 'Send web request' body, or this "
+        "minimum. Authenticate with `X-Webhook-Token` or `X-Hub-Signature`; Jira's "
+        "`X-Atlassian-Webhook-Identifier` makes a retried delivery map to its first run."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "webhookEvent": {"type": "string", "example": "jira:issue_created"},
+                    "issue": {
+                        "type": "object",
+                        "required": ["key", "fields"],
+                        "properties": {
+                            "key": {"type": "string", "pattern": KEY_PATTERN.pattern},
+                            "fields": {
+                                "type": "object",
+                                "required": ["summary"],
+                                "properties": {
+                                    "summary": {"type": "string", "minLength": 1},
+                                    "description": {
+                                        "description": "Wiki markup (a string), ADF, or null."
+                                    },
+                                    "labels": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        }
+    },
+}
+"""The body as OpenAPI documents it (the handler reads the raw body: HMAC is over its bytes)."""
 
 
 def problem(status: int, detail: str, field: str | None = None) -> JSONResponse:
@@ -70,6 +110,8 @@ async def receive_jira_webhook(
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return problem(400, f"body is not valid JSON: {exc}")
+    except RecursionError:  # `[[[[...` within MAX_BODY_BYTES: no Jira body nests that deep
+        return problem(400, "body is not valid JSON: nested too deeply")
     try:
         # Converting a large wiki or ADF description takes a while: keep it off the event loop.
         event = await run_in_threadpool(parse_event, payload, jira_base_url=settings.jira_base_url)

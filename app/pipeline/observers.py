@@ -67,3 +67,18 @@ async def notify_finished(observers: Sequence[RunObserver], run: Run) -> None:
             await observer.run_finished(run)
         except Exception:
             log.exception("observer_failed", extra={"observer": type(observer).__name__})
+
+
+async def close_observers(observers: Sequence[RunObserver]) -> None:
+    """Before the service stops: let observers with work in the background (`aclose`) end it.
+
+    Optional: an observer that writes nothing in the background has no `aclose`.
+    """
+    for observer in observers:
+        close = getattr(observer, "aclose", None)
+        if close is None:
+            continue
+        try:
+            await close()
+        except Exception:
+            log.exception("observer_failed", extra={"observer": type(observer).__name__})

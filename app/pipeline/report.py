@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.jira.text import code_span
 from app.pipeline.runs import Run
 from app.ticket import Ticket
 
@@ -49,7 +50,9 @@ def pr_body(run: Run, *, jira_base_url: str | None, draft: bool) -> str:
     denials = record.get("denials") or []
     if denials:
         lines += ["## Blocked agent actions", ""]
-        lines += [f"- `{d.get('tool')}`: {d.get('rule')}" for d in denials[:20]]
+        lines += [_denial(d) for d in denials[:20]]
+        if len(denials) > 20:
+            lines.append(f"- … and {len(denials) - 20} more (see the run record)")
         lines.append("")
     lines += [
         "---",
@@ -57,6 +60,13 @@ def pr_body(run: Run, *, jira_base_url: str | None, draft: bool) -> str:
         f"${float(record.get('cost_usd', 0.0)):.2f}",
     ]
     return "\n".join(lines)
+
+
+def _denial(denial: dict[str, Any]) -> str:
+    """One blocked tool call: the tool, what it was asked to do (one line, cut), the rule."""
+    what = " ".join(str(denial.get("input", "")).split())
+    what = what if len(what) <= 120 else what[:119] + "…"
+    return f"- `{denial.get('tool')}` {code_span(what)}: {denial.get('rule')}"
 
 
 def _failures(record: dict[str, Any], failing: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app.redaction import redact_data, searchable
 from app.ticket import Ticket
 
 
@@ -102,7 +103,10 @@ class Admission:
 
 
 class RunStore:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, secret_values: Iterable[str] = ()) -> None:
+        """`secret_values` are replaced wherever they appear in what `update` writes: command
+        output and agent text on the record can carry a credential (see `app.redaction`)."""
+        self._secret_values = searchable(secret_values)
         connect_args = {"timeout": 30} if database_url.startswith("sqlite") else {}
         self.engine = sa.create_engine(database_url, connect_args=connect_args)
         if database_url.startswith("sqlite"):
@@ -221,6 +225,8 @@ class RunStore:
             record = {**run.record, **fields}
             if mutate is not None:
                 mutate(record)
+            if self._secret_values:
+                record = redact_data(record, self._secret_values)
             values: dict[str, Any] = {"record": record, "updated_at": utcnow()}
             if status is not None:
                 values["status"] = status.value

@@ -14,7 +14,7 @@ from typing import Any
 
 from app import checks, github
 from app.agent import leaks, prompts, sessions
-from app.agent.rules import Policy
+from app.agent.calls import Policy
 from app.config import child_env
 from app.errors import RepoConfigError
 from app.pipeline import report

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from app.errors import AutoCodeError, PipelineError
+from app import logs
+from app.errors import AgentError, AutoCodeError, PipelineError
 from app.pipeline.observers import observed_stage
 from app.pipeline.runs import RunStatus, utcnow
 from app.pipeline.runtime import Runtime
@@ -47,6 +48,7 @@ async def tracked_stage(rt: Runtime, run_id: str, name: str) -> AsyncIterator[St
 
     store = rt.store
     run = store.update(run_id, status=RunStatus.RUNNING, stage=name, mutate=start)
+    binding = logs.bind(run_id=run_id, ticket=run.ticket, stage=name)
     log.info("stage_started", extra={"run_id": run_id, "ticket": run.ticket, "stage": name})
     error: BaseException | None = None
     try:
@@ -83,6 +85,15 @@ async def tracked_stage(rt: Runtime, run_id: str, name: str) -> AsyncIterator[St
                 "duration_s": duration,
             },
         )
+        logs.unbind(binding)
+
+
+@contextmanager
+def run_logs(rt: Runtime, run_id: str) -> Iterator[None]:
+    """Give every line logged while the run's workflow runs its run id and ticket key."""
+    run = rt.store.get(run_id)
+    with logs.bound(run_id=run_id, ticket=run.ticket if run else None):
+        yield
 
 
 def describe_error(error: BaseException) -> dict[str, Any]:
@@ -93,6 +104,7 @@ def describe_error(error: BaseException) -> dict[str, Any]:
             "type": type(error).__name__,
             "message": str(error),
             "output_tail": error.output_tail,
+            **({"subtype": error.subtype} if isinstance(error, AgentError) else {}),
         }
     if isinstance(error, AutoCodeError):
         return {"type": type(error).__name__, "message": str(error)}

@@ -17,7 +17,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from app.pipeline import stages
+from app.pipeline import stages, tracking
 from app.pipeline.runs import RunStatus
 from app.pipeline.runtime import current
 
@@ -78,8 +78,9 @@ async def finish_step(run_id: str, status: str, fields: dict[str, Any]) -> None:
 @DBOS.workflow(name="run_ticket")
 async def run_ticket(run_id: str) -> str:
     """Take one run from its worktree to a pull request (or a dry-run worktree)."""
-    status, fields = await _pipeline(run_id)
-    await finish_step(run_id, status.value, fields)
+    with tracking.run_logs(current(), run_id):
+        status, fields = await _pipeline(run_id)
+        await finish_step(run_id, status.value, fields)
     return status.value
 
 

@@ -200,8 +200,9 @@ class World:
         return Service(self.service_env(workspace, **settings), workspace / "service.log")
 
 
-def make_world(root: Path) -> World:
-    origin = make_origin(root, TARGET_FILES)
+def make_world(root: Path, files: dict[str, str] | None = None) -> World:
+    """A started model server, the gh shim, and an origin holding `files` (or TARGET_FILES)."""
+    origin = make_origin(root, files or TARGET_FILES)
     model = Model([])
     model.server.start()
     return World(origin=origin, model=model, gh=install_gh_shim(root), root=root)

@@ -12,6 +12,8 @@ Pull requests live in `$GH_SHIM_STATE`, so `pr list --head X` finds what `pr cre
 Supported: `--version`, `auth status`, `pr list|create|edit|view|ready`. `GH_SHIM_FAIL="pr create"`
 (or "all") makes matching calls print `GH_SHIM_FAIL_MESSAGE` and exit 1; `GH_SHIM_STALE_LIST=1`
 makes `pr list` find nothing, as GitHub's search can right after a PR was opened.
+`GH_SHIM_HOLD=<file>`: while that file exists, a call whose arguments start with the file's text
+(e.g. "pr list") is logged and then waits, like a GitHub that does not answer, until the file goes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import os
 import shlex
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +158,18 @@ def _pr(command: str, positional: list[str], flags: dict, prs: list[dict]) -> tu
     return 0, f"{pr['title']}\n{pr['url']}"
 
 
+def _hold(argv: list[str]) -> None:
+    path = os.environ.get("GH_SHIM_HOLD")
+    while path:
+        try:
+            prefix = Path(path).read_text().strip()
+        except FileNotFoundError:
+            return
+        if not prefix or not " ".join(argv).startswith(prefix):
+            return
+        time.sleep(0.05)
+
+
 def main(argv: list[str]) -> int:
     positional, flags = _parse(argv)
     if "body_file" in flags:
@@ -164,6 +179,7 @@ def main(argv: list[str]) -> int:
         record["body"] = flags["body"]
     with open(os.environ["GH_SHIM_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(record) + "\n")
+    _hold(argv)
     failing = os.environ.get("GH_SHIM_FAIL", "")
     if failing and (failing == "all" or " ".join(argv).startswith(failing)):
         print(os.environ.get("GH_SHIM_FAIL_MESSAGE", "HTTP 502: Bad Gateway"), file=sys.stderr)

@@ -6,8 +6,6 @@ workspace and database to prove that accepted runs survive a crash.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+
+from tests.fakes.processes import kill_tree
 
 T = TypeVar("T")
 
@@ -79,11 +79,13 @@ class Service:
             return False
 
     def kill(self) -> None:
-        """SIGKILL the service and every process it started (the agent's CLI, checks)."""
+        """SIGKILL the service and every process it started (the agent's CLI, git, gh, checks).
+
+        Like a container or cgroup kill: commands in sessions of their own die too.
+        """
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        kill_tree(self.proc.pid)
         self.proc.wait(timeout=30)
         self.proc = None
 

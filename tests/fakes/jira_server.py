@@ -1,0 +1,403 @@
+"""A local stand-in for Jira's REST API (v2 and v3), for testing write-back with no Jira.
+
+    jira = JiraServer().start()              # 127.0.0.1, a free port, a background thread
+    env = {"JIRA_BASE_URL": jira.url, **jira.cloud_env()}      # or jira.datacenter_env()
+    ... run the service ...
+    jira.comments("PROJ-1")      # [{"id", "body", "versions": [every body it had], ...}]
+    jira.requests                # every request: method, version, route, query, json, auth
+    jira.webhooks("PROJ-1")      # what Jira would send to webhooks for the writes so far
+
+It keeps issues (created on first use), their comments, remote links (created, or updated when
+the `globalId` is known: Jira's own idempotency) and status, moved by transitions that are
+offered by name. Authentication is checked like Jira does it: basic auth with the email and API
+token, or a bearer personal access token; anything else is a 401. A v3 comment body must be an
+ADF document and a v2 body a string, or the answer is a 400.
+
+Faults, matched by a regular expression on `"<METHOD> <route>"` (the route without
+`/rest/api/<n>`, e.g. `POST /issue/BUSY-1/comment`), so one server serves tickets that each
+misbehave in their own way:
+
+    jira.fault(r"/issue/DENY-1/", status=403)                       # every call for DENY-1
+    jira.fault(r"POST /issue/BUSY-1/comment$", status=429, times=2, headers={"Retry-After": "1"})
+    jira.fault(r"/issue/DOWN-1/", drop=True)                        # close without an answer
+    jira.fault(r"/issue/SLOW-1/", hold=True); ...; jira.release()  # answer only when released
+    jira.fault(r"POST /issue/LOST-1/comment$", act_then_hold=True)  # do it, then never answer
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+EMAIL = "auto-code@example.com"
+API_TOKEN = "jira-cloud-api-token-0123456789"
+PAT = "jira-dc-personal-access-token-0123456789"
+BOT_ACCOUNT_ID = "712020:auto-code-bot"
+BOT_NAME = "auto-code-bot"
+
+TRANSITIONS = (
+    {"id": "11", "name": "Start work", "to": {"name": "In Progress"}},
+    {"id": "21", "name": "Ready for review", "to": {"name": "In Review"}},
+    {"id": "31", "name": "Done", "to": {"name": "Done"}},
+)
+_ROUTE = re.compile(r"/rest/api/([23])(/.*)")
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    """How many requests it applies to; None: all of them."""
+    drop: bool = False
+    hold: bool = False
+    act_then_hold: bool = False
+
+
+@dataclass
+class Issue:
+    key: str
+    summary: str
+    status: str = "To Do"
+    comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, list[Any]] = field(default_factory=dict)
+    """Every body each comment had, by comment id."""
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class JiraServer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._ids = itertools.count(10000)
+        self._requests: list[dict[str, Any]] = []
+        self._issues: dict[str, Issue] = {}
+        self._faults: list[Fault] = []
+        self.missing: set[str] = set()
+        """Keys answered with 404, as Jira does for an issue we may not see."""
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> JiraServer:
+        handler = type("Handler", (_Handler,), {"jira": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-jira",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._httpd = self._thread = None
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @staticmethod
+    def cloud_env() -> dict[str, str]:
+        return {"JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": API_TOKEN}
+
+    @staticmethod
+    def datacenter_env() -> dict[str, str]:
+        return {"JIRA_PAT": PAT}
+
+    def fault(self, pattern: str, **kwargs: Any) -> None:
+        with self._lock:
+            self._faults.append(Fault(re.compile(pattern), **kwargs))
+
+    def release(self) -> None:
+        """Answer every held request (and any held later)."""
+        self._released.set()
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_for(self, key: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if f"/issue/{key}/" in r["route"] + "/"]
+
+    def comments(self, key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            issue = self._issues.get(key)
+            if issue is None:
+                return []
+            found = [{**c, "versions": issue.versions[c["id"]]} for c in issue.comments.values()]
+            return json.loads(json.dumps(found))
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """What a person deleting the bot's comment in Jira does."""
+        with self._lock:
+            del self._issue(key).comments[comment_id]
+
+    def remote_links(self, key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            issue = self._issues.get(key)
+            return [json.loads(json.dumps(link)) for link in issue.links.values()] if issue else []
+
+    def status(self, key: str) -> str:
+        with self._lock:
+            return self._issue(key).status
+
+    def webhooks(self, key: str) -> list[dict[str, Any]]:
+        """The webhook bodies Jira would send for the writes made to `key` so far."""
+        with self._lock:
+            issue = self._issues.get(key)
+            return json.loads(json.dumps(issue.events)) if issue else []
+
+    # --- request handling (called by the handler threads) -----------------------------------
+
+    def _issue(self, key: str) -> Issue:
+        if key not in self._issues:
+            self._issues[key] = Issue(key=key, summary=f"Ticket {key}")
+        return self._issues[key]
+
+    def _fault_for(self, what: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.pattern.search(what) and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _handle(
+        self,
+        method: str,
+        version: int,
+        route: str,
+        query: dict[str, str],
+        body: Any,
+        user: dict[str, Any],
+    ) -> tuple[int, Any]:
+        parts = route.strip("/").split("/")
+        if route == "/myself" and method == "GET":
+            return 200, user
+        if len(parts) < 3 or parts[0] != "issue":
+            return 404, _errors(f"no route {method} {route}")
+        key, resource, rest = parts[1], parts[2], parts[3:]
+        with self._lock:
+            if key in self.missing:
+                return 404, _errors("Issue does not exist or you do not have permission to see it.")
+            issue = self._issue(key)
+            if resource == "comment":
+                return self._comment(issue, method, version, rest, query, body, user)
+            if resource == "remotelink" and method == "POST":
+                return self._remote_link(issue, body)
+            if resource == "transitions":
+                return self._transition(issue, method, body, user)
+        return 404, _errors(f"no route {method} {route}")
+
+    def _comment(
+        self,
+        issue: Issue,
+        method: str,
+        version: int,
+        rest: list[str],
+        query: dict[str, str],
+        body: Any,
+        user: dict[str, Any],
+    ) -> tuple[int, Any]:
+        if method == "GET" and not rest:
+            comments = list(issue.comments.values())
+            if query.get("orderBy") == "-created":
+                comments.reverse()
+            return 200, {"comments": comments, "total": len(comments), "startAt": 0}
+        if method in ("POST", "PUT"):
+            text = body.get("body") if isinstance(body, dict) else None
+            if (version == 3 and not isinstance(text, dict)) or (
+                version == 2 and not isinstance(text, str)
+            ):
+                return 400, _errors("Comment body is not valid!")
+        if method == "POST" and not rest:
+            comment_id = str(next(self._ids))
+            comment = {"id": comment_id, "body": text, "author": user}
+            issue.comments[comment_id] = comment
+            issue.versions[comment_id] = [text]
+            self._event(issue, "comment_created", "issue_commented", user, comment=comment)
+            return 201, comment
+        if method in ("GET", "PUT") and len(rest) == 1:
+            comment = issue.comments.get(rest[0])
+            if comment is None:
+                return 404, _errors("Can not find a comment for the id.")
+            if method == "PUT":
+                comment["body"] = text
+                issue.versions[comment["id"]].append(text)
+                self._event(issue, "comment_updated", "issue_comment_edited", user, comment=comment)
+            return 200, comment
+        return 405, _errors(f"{method} not allowed")
+
+    def _remote_link(self, issue: Issue, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
+            return 400, _errors("object is required")
+        global_id = body.get("globalId")
+        existing = next(
+            (k for k, v in issue.links.items() if global_id and v.get("globalId") == global_id),
+            None,
+        )
+        link_id = existing or str(next(self._ids))
+        issue.links[link_id] = {"id": int(link_id), **body}
+        return (200 if existing else 201), {"id": int(link_id), "self": f"/remotelink/{link_id}"}
+
+    def _transition(
+        self, issue: Issue, method: str, body: Any, user: dict[str, Any]
+    ) -> tuple[int, Any]:
+        offered = [t for t in TRANSITIONS if t["to"]["name"] != issue.status]
+        if method == "GET":
+            return 200, {"transitions": offered}
+        wanted = (body or {}).get("transition", {}).get("id") if isinstance(body, dict) else None
+        chosen = next((t for t in offered if t["id"] == wanted), None)
+        if chosen is None:
+            return 400, _errors(f"Transition id '{wanted}' is not valid for this issue.")
+        before, issue.status = issue.status, chosen["to"]["name"]
+        change = {
+            "field": "status",
+            "fieldtype": "jira",
+            "fromString": before,
+            "toString": issue.status,
+        }
+        self._event(issue, None, "issue_generic", user, changelog={"items": [change]})
+        return 204, None
+
+    def _event(
+        self,
+        issue: Issue,
+        comment_event: str | None,
+        type_name: str,
+        user: dict[str, Any],
+        **extra: Any,
+    ) -> None:
+        """Record the webhooks Jira sends for a write: `comment_*`, then `jira:issue_updated`."""
+        body = {
+            "id": "10001",
+            "key": issue.key,
+            "fields": {"summary": issue.summary, "labels": [], "status": {"name": issue.status}},
+        }
+        if comment_event:
+            issue.events.append({"webhookEvent": comment_event, "issue": body, **extra})
+        issue.events.append(
+            {
+                "webhookEvent": "jira:issue_updated",
+                "issue_event_type_name": type_name,
+                "user": user,
+                "issue": body,
+                **extra,
+            }
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    jira: JiraServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        jira = self.jira
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        query = dict(parse_qsl(split.query))
+        matched = _ROUTE.fullmatch(split.path)
+        version, route = (int(matched.group(1)), matched.group(2)) if matched else (0, split.path)
+        try:
+            body = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = None
+        auth, user = self._authenticate(version)
+        record = {
+            "method": self.command,
+            "version": version,
+            "route": route,
+            "query": query,
+            "json": body,
+            "auth": auth,
+            "authorized": user is not None,
+        }
+        with jira._lock:
+            jira._requests.append(record)
+        fault = jira._fault_for(f"{self.command} {route}")
+        if fault and fault.drop:
+            self.close_connection = True
+            return
+        if fault and fault.hold:
+            jira._released.wait()
+        if user is None:
+            self._send(401, _errors("You are not authenticated. Authentication required."), {})
+            return
+        if fault and fault.status:
+            self._send(fault.status, _errors(f"fault {fault.status}"), fault.headers)
+            return
+        status, payload = jira._handle(self.command, version, route, query, body, user)
+        if fault and fault.act_then_hold:
+            jira._released.wait()
+            self.close_connection = True
+            return
+        self._send(status, payload, {})
+
+    def _authenticate(self, version: int) -> tuple[str | None, dict[str, Any] | None]:
+        header = self.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                given = base64.b64decode(value).decode()
+            except ValueError:
+                given = ""
+            ok = given == f"{EMAIL}:{API_TOKEN}"
+            return "basic", _user(version) if ok else None
+        if scheme.lower() == "bearer":
+            return "bearer", _user(version) if value == PAT else None
+        return None, None
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _user(version: int) -> dict[str, Any]:
+    if version == 3:
+        return {"accountId": BOT_ACCOUNT_ID, "displayName": "auto-code", "emailAddress": EMAIL}
+    return {"name": BOT_NAME, "key": "JIRAUSER10100", "displayName": "auto-code"}
+
+
+def _errors(message: str) -> dict[str, Any]:
+    return {"errorMessages": [message], "errors": {}}
