@@ -71,7 +71,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     WORKSPACE_DIR=/workspace \
     COREPACK_ENABLE_DOWNLOAD_PROMPT=0
 
-USER autocode
+USER 10001:10001
 WORKDIR /workspace
 
 # Runs (database, shared clone, worktrees) and Claude sessions must survive a restart: resuming

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench image-smoke
 
 $(UV):
 	@echo "uv not found: installing it for this user" >&2
@@ -23,3 +23,15 @@ test: | $(UV)
 format: | $(UV)
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+# Benchmarks (not part of `make test`): print figures and append them to bench/RESULTS.md.
+# All of them take about 10 minutes; pick some with BENCH="ack repo_setup first_token overhead concurrency".
+bench: | $(UV)
+	$(UV) sync --frozen
+	$(UV) run python -m bench $(BENCH)
+
+# Build the real image with podman, export it and run it in a chroot (.ci/image_smoke.py says how).
+# Needs root; installs podman and debootstrap when missing. About 12 minutes from scratch.
+image-smoke: | $(UV)
+	$(UV) sync --frozen
+	UV=$(UV) $(UV) run python .ci/image_smoke.py

@@ -87,7 +87,7 @@ def json_handler(stream: IO[str]) -> logging.Handler:
 
 
 def configure(level: str = "INFO") -> None:
-    """Send every logger's lines to stderr as JSON, DBOS's included.
+    """Send every logger's lines to stderr as JSON, DBOS's and Python warnings included.
 
     DBOS gives its "dbos" logger a plain-text console handler of its own (unless the logger
     already has one) and stops it propagating; giving it ours first keeps its lines JSON too.
@@ -99,3 +99,4 @@ def configure(level: str = "INFO") -> None:
     dbos = logging.getLogger("dbos")
     dbos.handlers[:] = [handler]
     dbos.propagate = False
+    logging.captureWarnings(True)

@@ -84,18 +84,20 @@ def test_exceptions_are_one_field_and_uvicorn_colour_copies_are_dropped(captured
     assert "color_message" not in line
 
 
-def test_dbos_lines_are_json_too() -> None:
+def test_dbos_lines_and_warnings_are_json_too() -> None:
     """DBOS installs its own plain-text console handler unless its logger already has one."""
     script = (
-        "import logging\n"
+        "import logging, warnings\n"
         "from app import logs\n"
         "from dbos._logger import init_logger\n"
         "logs.configure('INFO')\n"
         "init_logger()\n"
         "logging.getLogger('dbos').info('DBOS launched!')\n"
+        "warnings.warn('careful')\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    [line] = [json.loads(line) for line in result.stderr.splitlines()]
-    assert (line["logger"], line["event"]) == ("dbos", "DBOS launched!")
+    dbos, warning = [json.loads(line) for line in result.stderr.splitlines()]
+    assert (dbos["logger"], dbos["event"]) == ("dbos", "DBOS launched!")
+    assert warning["logger"] == "py.warnings" and "careful" in warning["event"]

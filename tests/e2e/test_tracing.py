@@ -62,11 +62,18 @@ def keys(langfuse: OtlpReceiver) -> dict[str, str]:
     }
 
 
-def pushes_then_writes(worktree: Path, step: int) -> Reply:
-    """Try a `git push` the guard must deny, then do the work."""
+CLAUDE_KEY = "sk-ant-fake-key"
+"""The agent's own credential (from the model server's `cli_env`); its Bash can read it."""
+PRINT_CLAUDE_KEY = 'python3 -c \'import os; print(os.environ["ANTHROPIC" + "_API_KEY"])\''
+
+
+def misbehaves_then_works(worktree: Path, step: int) -> Reply:
+    """A `git push` the guard must deny; its own credential printed; then the work."""
     if step == 0:
         return bash("git push origin HEAD")
     if step == 1:
+        return bash(PRINT_CLAUDE_KEY)
+    if step == 2:
         return write(worktree / "src" / f"{worktree.name}.py", GOOD)
     return text("Added greet().")
 
@@ -84,8 +91,8 @@ def trace(langfuse: OtlpReceiver, run_id: str) -> list[Span]:
 def test_a_run_is_one_trace_with_a_span_per_stage_and_the_agents_turns_inside(
     world: World, langfuse: OtlpReceiver
 ) -> None:
-    world.model.add("TRACE-1", Behaviour(pushes_then_writes))
-    service = world.service("traced", **keys(langfuse)).start()
+    world.model.add("TRACE-1", Behaviour(misbehaves_then_works))
+    service = world.service("traced", **keys(langfuse), MAX_TURNS="8").start()
     try:
         run_id = post_ticket(service, "TRACE-1")["run_id"]
         run = service.wait_for_run(run_id)
@@ -115,12 +122,15 @@ def test_a_run_is_one_trace_with_a_span_per_stage_and_the_agents_turns_inside(
     assert "TRACE-1" in implement_agent.attributes["input.value"]
     tools = [s for s in spans if s.attributes.get("openinference.span.kind") == "TOOL"]
     assert {t.name for t in tools if t.parent_id == implement_agent.span_id} == {"Bash", "Write"}
+    commands = {json.loads(t.attributes["input.value"]).get("command"): t for t in tools}
+    printed = commands[PRINT_CLAUDE_KEY].attributes["output.value"]
+    assert "[redacted]" in printed, "the agent printed its credential; the trace has it redacted"
 
     received = langfuse.received()
     expected_auth = "Basic " + base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
     assert {r.headers["authorization"] for r in received} == {expected_auth}
     for request in received:
-        for secret in (GH_TOKEN, WEBHOOK_TOKEN, SECRET_KEY, "sk-ant-fake-key"):
+        for secret in (GH_TOKEN, WEBHOOK_TOKEN, SECRET_KEY, CLAUDE_KEY):
             assert secret.encode() not in request.body, "a secret reached the trace"
     assert SECRET_KEY not in service.logs()
 

@@ -4,7 +4,7 @@
     env = {"JIRA_BASE_URL": jira.url, **jira.cloud_env()}      # or jira.datacenter_env()
     ... run the service ...
     jira.comments("PROJ-1")      # [{"id", "body", "versions": [every body it had], ...}]
-    jira.requests                # every request: method, version, route, query, json, auth
+    jira.requests                # every request: method, version, route, query, body, auth
     jira.webhooks("PROJ-1")      # what Jira would send to webhooks for the writes so far
 
 It keeps issues (created on first use), their comments, remote links (created, or updated when
@@ -31,7 +31,7 @@ import itertools
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -60,6 +60,16 @@ class Fault:
     drop: bool = False
     hold: bool = False
     act_then_hold: bool = False
+
+
+@dataclass
+class Request:
+    method: str
+    version: int
+    route: str
+    query: dict[str, str]
+    body: Any
+    user: dict[str, Any]
 
 
 @dataclass
@@ -184,18 +194,11 @@ class JiraServer:
                     return fault
         return None
 
-    def _handle(
-        self,
-        method: str,
-        version: int,
-        route: str,
-        query: dict[str, str],
-        body: Any,
-        user: dict[str, Any],
-    ) -> tuple[int, Any]:
+    def _handle(self, request: Request) -> tuple[int, Any]:
+        method, route = request.method, request.route
         parts = route.strip("/").split("/")
         if route == "/myself" and method == "GET":
-            return 200, user
+            return 200, request.user
         if len(parts) < 3 or parts[0] != "issue":
             return 404, _errors(f"no route {method} {route}")
         key, resource, rest = parts[1], parts[2], parts[3:]
@@ -204,30 +207,22 @@ class JiraServer:
                 return 404, _errors("Issue does not exist or you do not have permission to see it.")
             issue = self._issue(key)
             if resource == "comment":
-                return self._comment(issue, method, version, rest, query, body, user)
+                return self._comment(issue, request, rest)
             if resource == "remotelink" and method == "POST":
-                return self._remote_link(issue, body)
+                return self._remote_link(issue, request.body)
             if resource == "transitions":
-                return self._transition(issue, method, body, user)
+                return self._transition(issue, request)
         return 404, _errors(f"no route {method} {route}")
 
-    def _comment(
-        self,
-        issue: Issue,
-        method: str,
-        version: int,
-        rest: list[str],
-        query: dict[str, str],
-        body: Any,
-        user: dict[str, Any],
-    ) -> tuple[int, Any]:
+    def _comment(self, issue: Issue, request: Request, rest: list[str]) -> tuple[int, Any]:
+        method, version, user = request.method, request.version, request.user
         if method == "GET" and not rest:
             comments = list(issue.comments.values())
-            if query.get("orderBy") == "-created":
+            if request.query.get("orderBy") == "-created":
                 comments.reverse()
             return 200, {"comments": comments, "total": len(comments), "startAt": 0}
         if method in ("POST", "PUT"):
-            text = body.get("body") if isinstance(body, dict) else None
+            text = request.body.get("body") if isinstance(request.body, dict) else None
             if (version == 3 and not isinstance(text, dict)) or (
                 version == 2 and not isinstance(text, str)
             ):
@@ -262,13 +257,12 @@ class JiraServer:
         issue.links[link_id] = {"id": int(link_id), **body}
         return (200 if existing else 201), {"id": int(link_id), "self": f"/remotelink/{link_id}"}
 
-    def _transition(
-        self, issue: Issue, method: str, body: Any, user: dict[str, Any]
-    ) -> tuple[int, Any]:
+    def _transition(self, issue: Issue, request: Request) -> tuple[int, Any]:
         offered = [t for t in TRANSITIONS if t["to"]["name"] != issue.status]
-        if method == "GET":
+        if request.method == "GET":
             return 200, {"transitions": offered}
-        wanted = (body or {}).get("transition", {}).get("id") if isinstance(body, dict) else None
+        body = request.body if isinstance(request.body, dict) else {}
+        wanted = (body.get("transition") or {}).get("id")
         chosen = next((t for t in offered if t["id"] == wanted), None)
         if chosen is None:
             return 400, _errors(f"Transition id '{wanted}' is not valid for this issue.")
@@ -279,7 +273,7 @@ class JiraServer:
             "fromString": before,
             "toString": issue.status,
         }
-        self._event(issue, None, "issue_generic", user, changelog={"items": [change]})
+        self._event(issue, None, "issue_generic", request.user, changelog={"items": [change]})
         return 204, None
 
     def _event(
@@ -338,17 +332,9 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = None
         auth, user = self._authenticate(version)
-        record = {
-            "method": self.command,
-            "version": version,
-            "route": route,
-            "query": query,
-            "json": body,
-            "auth": auth,
-            "authorized": user is not None,
-        }
+        request = Request(self.command, version, route, query, body, user)
         with jira._lock:
-            jira._requests.append(record)
+            jira._requests.append({**asdict(request), "auth": auth, "authorized": bool(user)})
         fault = jira._fault_for(f"{self.command} {route}")
         if fault and fault.drop:
             self.close_connection = True
@@ -361,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.status:
             self._send(fault.status, _errors(f"fault {fault.status}"), fault.headers)
             return
-        status, payload = jira._handle(self.command, version, route, query, body, user)
+        status, payload = jira._handle(request)
         if fault and fault.act_then_hold:
             jira._released.wait()
             self.close_connection = True

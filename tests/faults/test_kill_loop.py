@@ -4,6 +4,13 @@ Whatever the kill interrupted, every ticket must end in a terminal state exactly
 pull request requested, and the shared clone must be left unlocked for the next run.
 
 The random choices come from a seed printed on failure; set FAULT_SEED to replay one.
+
+Regression: git takes `<ref>.lock` while a fetch updates refs and `index.lock` while `git add`
+writes the index; a SIGKILL in that moment leaves the file behind and git then refuses to work
+("Unable to create ... .lock: File exists"). After such a crash every fetch failed, so every
+ticket failed, and the interrupted run could never commit, until someone deleted the files by
+hand. The window is milliseconds wide, so the test leaves those files itself after one kill; the
+service now clears them at start, before any run resumes.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.world import GOOD, Behaviour, World, post_ticket, writes
-from tests.fakes.git_repos import git
+from tests.fakes.git_repos import git, push_commit
 from tests.fakes.processes import processes_mentioning
 from tests.fakes.service import Service, wait_until
 from tests.faults.conftest import (
@@ -58,26 +65,34 @@ def test_random_kills_never_lose_double_or_lock_a_run(world: World) -> None:
     kills: list[str] = []
     try:
         # One SIGKILL catches a run at each named point: after push before the PR, after
-        # commit before the push has landed, and while the model is thinking.
+        # commit before the push has landed, and while the model is thinking. A stalled push
+        # holds the clone's lock, so KILL-2 starts once KILL-1 has pushed.
         gh_hold.arm("pr list --head=ticket/kill-1")
-        push_hold.arm("refs/heads/ticket/kill-2")
-        for key in keys[:3]:
+        for key in ("KILL-1", "KILL-3"):
             runs[key] = post_ticket(service, key, delivery=f"{key}-a")["run_id"]
         wait_until(
             lambda: (
                 gh_called(world, "pr", "list", "--head=ticket/kill-1")
-                and push_hold.reached()
                 and world.model.requests_of("KILL-3")
             ),
             timeout=120,
-            what=f"each run to reach its hold point ({context})",
+            what=f"KILL-1 to ask for its PR and KILL-3 to ask the model ({context})",
         )
+        push_hold.arm("refs/heads/ticket/kill-2")
+        runs["KILL-2"] = post_ticket(service, "KILL-2", delivery="KILL-2-a")["run_id"]
+        wait_until(push_hold.reached, timeout=120, what=f"KILL-2's push ({context})")
         service.kill()
         kills.append("KILL-1 before PR, KILL-2 before push, KILL-3 in the agent step")
         gh_hold.release()
         push_hold.release()
         world.model.behaviours["KILL-3"].hold = None
         agent_hold.set()
+        # As if the kill had caught a fetch updating main, and `git add` in KILL-3's worktree:
+        git_dir = workspace / "repo" / ".git"
+        planted = ["refs/remotes/origin/main.lock", "worktrees/kill-3/index.lock"]
+        for lock in planted:
+            (git_dir / lock).write_text("")
+        push_commit(world.origin, {"NEWS.md": "moved on\n"}, branch="main", message="news")
 
         # Then twice more wherever a randomly chosen run has got to, once with a fresh ticket.
         for round_ in range(2):
@@ -120,5 +135,7 @@ def test_random_kills_never_lose_double_or_lock_a_run(world: World) -> None:
     assert sorted(pr["head"] for pr in world.gh.prs()) == [f"ticket/kill-{n}" for n in range(1, 6)]
     assert after["status"] == "succeeded", (context, after.get("error"))
     assert locks == [], context
+    cleared = log_events(service, "workspace_stale_locks_removed")
+    assert set(planted) <= set(cleared[0]["paths"]), (context, cleared)
     assert worktrees.count("worktree ") == 1, (context, worktrees)
     assert processes_mentioning(str(workspace)) == [], context

@@ -31,7 +31,7 @@ HANGING_TEST = (
     "    time.sleep(600)\n"
     "print('1 passed')\n"
 )
-AGENT_TIMEOUT_S = 15
+AGENT_TIMEOUT_S = 10
 CHECK_TIMEOUT_S = 3
 GIT_TIMEOUT_S = 3
 

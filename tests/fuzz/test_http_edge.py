@@ -29,7 +29,7 @@ from tests.fakes.service import Service
 TOKEN = "fuzz-webhook-token-0123456789"
 HMAC_SECRET = "fuzz-hmac-secret"
 FUZZ_SETTINGS = settings(
-    max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 CHECKS = [
     not_a_server_error,
