@@ -40,7 +40,8 @@ RUN uv sync --frozen --no-dev --no-editable
 FROM ${BASE_IMAGE}
 
 # git and gh for the shared clone and pull requests; Node.js and npm because target repositories'
-# lint and test commands need them; tini as PID 1 so the agent's child processes are reaped.
+# lint and test commands need them; tini as PID 1 so the agent's child processes are reaped;
+# bubblewrap and socat for the Claude CLI's own Bash sandbox (AGENT_SANDBOX, off by default).
 # corepack puts pnpm and yarn on PATH and fetches the version a repository pins on first use;
 # 0.33 is its last release that supports bookworm's Node.js 18.
 # The user exists before the volumes are declared, so a new named volume starts owned by it.
@@ -51,7 +52,7 @@ ARG COREPACK_VERSION=0.33.0
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ca-certificates python3 git gh nodejs npm tini \
+        ca-certificates python3 git gh nodejs npm tini bubblewrap socat \
     && rm -rf /var/lib/apt/lists/* \
     && npm install --global --no-fund --no-audit "corepack@${COREPACK_VERSION}" \
     && corepack enable \

@@ -66,11 +66,18 @@ def step(title: str):
     return wrap
 
 
-def run(args: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+def run(args: list[str], *, timeout: float, log: Path | None = None, **kwargs):
+    """Run a command; with `log`, its output goes there and its tail is shown if it fails."""
     try:
-        return subprocess.run(args, check=True, timeout=timeout, **kwargs)
+        if log is None:
+            return subprocess.run(args, check=True, timeout=timeout, **kwargs)
+        with log.open("wb") as out:
+            return subprocess.run(
+                args, check=True, timeout=timeout, stdout=out, stderr=subprocess.STDOUT, **kwargs
+            )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        raise SmokeError(f"{' '.join(args[:4])} ...: {exc}") from exc
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log else ""
+        raise SmokeError(f"{' '.join(args[:4])} ...: {exc}\n{tail}") from exc
 
 
 @step("tools: podman, debootstrap, iproute2, util-linux")
@@ -115,7 +122,7 @@ def base_image(podman: list[str], work: Path) -> None:
         run(
             ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
             timeout=1800,
-            stdout=subprocess.DEVNULL,
+            log=CACHE / "debootstrap.log",
         )
         (rootfs / "etc/apt/sources.list").write_text(SOURCES_LIST)
         run(["chroot", str(rootfs), "apt-get", "clean"], timeout=120)
@@ -156,12 +163,14 @@ def build(podman: list[str]) -> None:
             str(ROOT),
         ],
         timeout=2400,
+        log=CACHE / "build.log",
     )
 
 
 @step("image config: non-root user, tini, healthcheck, no secret")
 def inspect(podman: list[str]) -> dict:
-    config = podman_json(podman, "image", "inspect", IMAGE)[0]["Config"]
+    image = podman_json(podman, "image", "inspect", IMAGE)[0]
+    config = {**image["Config"], "Healthcheck": image.get("Healthcheck")}
     history = podman_json(podman, "history", "--format", "json", "--no-trunc", IMAGE)
     secret = re.compile(r"\b\w*(TOKEN|SECRET|KEY|PASSWORD)\w*=\S", re.IGNORECASE)
     lines = [*config.get("Env", []), *(layer.get("CreatedBy", "") for layer in history)]
@@ -170,7 +179,7 @@ def inspect(podman: list[str]) -> dict:
     user = (config.get("User") or "root").split(":")[0]
     expect(user not in ("root", "0"), f"runs as a non-root user: {config.get('User')}")
     expect(config.get("Entrypoint", [""])[0].endswith("tini"), "tini is the entrypoint")
-    expect(bool(config.get("Healthcheck", {}).get("Test")), "a HEALTHCHECK is set")
+    expect(bool((config["Healthcheck"] or {}).get("Test")), "a HEALTHCHECK is set")
     return config
 
 

@@ -174,7 +174,7 @@ def main() -> None:
 
     ratio = median(ours) / median(floor)
     rows = [
-        ["`git archive | tar -x` (floor)", f"{median(floor):.2f} s", "1.00x"],
+        ["`git archive` piped to `tar -x` (floor)", f"{median(floor):.2f} s", "1.00x"],
         ["auto-code: fetch + worktree", f"{median(ours):.2f} s", f"{ratio:.2f}x"],
         ["`git clone` (local, hardlinks)", f"{median(clone_local):.2f} s",
          f"{median(clone_local) / median(floor):.2f}x"],

@@ -88,6 +88,18 @@ class Scope:
         under_homes = (_resolve(h / name) for h in self.homes for name in CREDENTIAL_LOCATIONS)
         return (*filter(None, under_homes), *self.policy.protected)
 
+    def is_credential(self, path: Path) -> bool:
+        """A credential location, or a process environment (`/proc/<pid>/environ`)."""
+        if path.parts[:2] == ("/", "proc") and path.name == "environ":
+            return True
+        return any(path == p or path.is_relative_to(p) for p in self.protected)
+
+    def is_ci_definition(self, path: Path) -> bool:
+        if not path.is_relative_to(self.worktree):
+            return False
+        relative = path.relative_to(self.worktree).as_posix()
+        return any(relative == d or relative.startswith(d + "/") for d in CI_DIRECTORIES)
+
 
 @dataclass(frozen=True)
 class ToolCall:

@@ -20,18 +20,15 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 from app.agent import shell
 from app.agent.calls import (
-    CI_DIRECTORIES,
     CREDENTIAL_LOCATIONS,
     IMPLEMENT_TOOLS,
     READ_TOOLS,
     REVIEW_TOOLS,
     STRUCTURED_OUTPUT_TOOL,
     WRITE_TOOLS,
-    Scope,
     ToolCall,
 )
 from app.config import is_secret_env_name
@@ -88,7 +85,7 @@ def _tool_allowed(call: ToolCall) -> str | None:
 def _credentials(call: ToolCall) -> str | None:
     reason = "credentials are out of bounds for the agent"
     if call.tool != "Bash":
-        return reason if call.path is not None and _is_credential(call.path, call.scope) else None
+        return reason if call.path is not None and call.scope.is_credential(call.path) else None
     text = call.command
     if "/proc" in text and re.search(r"\benviron\b", text):
         return "process environments are out of bounds for the agent"
@@ -97,7 +94,7 @@ def _credentials(call: ToolCall) -> str | None:
     base = call.cwd or call.worktree
     for word in shell.words(text):
         path = call.resolve(word, base) if ("/" in word or word.startswith(".")) else None
-        if path is not None and _is_credential(path, call.scope):
+        if path is not None and call.scope.is_credential(path):
             return reason
     return None
 
@@ -137,7 +134,7 @@ def _no_ci_edits(call: ToolCall) -> str | None:
         return None
     paths = call.write_targets if call.tool == "Bash" else [call.path]
     for path in paths:
-        if path is not None and _is_ci_definition(path, call.worktree):
+        if path is not None and call.scope.is_ci_definition(path):
             return "CI definitions may not be changed (ALLOW_WORKFLOW_EDITS is off)"
     return None
 
@@ -306,16 +303,3 @@ def decide(call: ToolCall) -> Denial | None:
             if reason is not None:
                 return Denial(rule.name, reason)
     return None
-
-
-def _is_credential(path: Path, scope: Scope) -> bool:
-    if path.parts[:2] == ("/", "proc") and path.name == "environ":
-        return True
-    return any(path == p or path.is_relative_to(p) for p in scope.protected)
-
-
-def _is_ci_definition(path: Path, worktree: Path) -> bool:
-    if not path.is_relative_to(worktree):
-        return False
-    relative = path.relative_to(worktree).as_posix()
-    return any(relative == d or relative.startswith(d + "/") for d in CI_DIRECTORIES)

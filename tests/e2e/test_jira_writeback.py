@@ -30,7 +30,7 @@ from tests.fakes import jira_server
 from tests.fakes.jira_server import JiraServer
 from tests.fakes.model_server import Reply, bash
 from tests.fakes.service import Service, wait_until
-from tests.jira.test_writeback_comment import adf_links, adf_text, assert_valid_adf
+from tests.jira.adf_check import adf_links, adf_text, assert_valid_adf
 
 PUBLIC = "https://auto-code.example.com"
 PR_PREFIX = "https://github.com/acme/widgets/pull/"

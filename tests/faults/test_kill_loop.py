@@ -34,10 +34,10 @@ from tests.faults.conftest import (
     pr_creates,
 )
 
-RANDOM_POINTS = ("accepted", "workspace", "setup", "implement", "lint", "test", "commit")
+RANDOM_POINTS = ("accepted", "workspace", "setup", "implement", "lint", "test", "commit", "push")
 """Where a random kill may land: right after the 202, or once a run has started that stage.
-(Not during `gh pr create` itself: whether GitHub opened a PR whose answer was lost is a real
-ambiguity, which `find_or_create_pr` settles by listing first; the hold below covers the step.)"""
+Not inside `gh pr create`: whether GitHub opened a PR whose answer was lost is a real ambiguity
+(`find_or_create_pr` settles it by listing first), and the shim counts the call either way."""
 
 
 def reached(service: Service, run_id: str, point: str) -> bool:
@@ -95,7 +95,9 @@ def test_random_kills_never_lose_double_or_lock_a_run(world: World) -> None:
         push_commit(world.origin, {"NEWS.md": "moved on\n"}, branch="main", message="news")
 
         # Then twice more wherever a randomly chosen run has got to, once with a fresh ticket.
+        # Meanwhile gh waits, so that no kill lands inside `gh pr create` (see RANDOM_POINTS).
         for round_ in range(2):
+            gh_hold.arm("pr ")
             service.start()
             if round_ == 0:
                 runs["KILL-4"] = post_ticket(service, "KILL-4", delivery="KILL-4-a")["run_id"]
@@ -106,6 +108,7 @@ def test_random_kills_never_lose_double_or_lock_a_run(world: World) -> None:
                 what=f"{key} to reach {point} ({context})",
             )
             service.kill()
+            gh_hold.release()
             kills.append(f"{key} at {point}")
 
         service.start()

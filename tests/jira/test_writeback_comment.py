@@ -1,17 +1,13 @@
 """The write-back comment: what it says for each outcome, and that both renderings are well formed.
 
-ADF bodies are validated against Atlassian's published ADF JSON schema (`data/`); wiki bodies
-are checked for escaping, and read back with our own wiki reader for the links.
+ADF bodies are validated against Atlassian's published ADF JSON schema (`adf_check`); wiki
+bodies are checked for escaping, and read back with our own wiki reader for the links.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from app.jira.comment import CommentContext, build_comment, describe_stage
@@ -19,55 +15,11 @@ from app.jira.document import Block, Bullets, Preformatted, Quote, code, link, p
 from app.jira.wiki import wiki_to_markdown
 from app.pipeline.runs import Run, RunStatus, utcnow
 from app.ticket import Ticket
+from tests.jira.adf_check import adf_links, adf_text, assert_valid_adf
 
-SCHEMA = Path(__file__).parent / "data" / "adf-schema-v1-full.json"
 STATUS_URL = "https://auto-code.example.com/runs/run_0123456789abcdef"
 PR = "https://github.com/acme/widgets/pull/7"
 HOSTILE = "h1. *not bold* _x_ {code}x{code} [a|http://evil] {noformat} | !img.png! \\ -y- ??c??"
-
-
-@cache
-def adf_validator() -> jsonschema.Draft4Validator:
-    return jsonschema.Draft4Validator(json.loads(SCHEMA.read_text()))
-
-
-def assert_valid_adf(document: dict[str, Any]) -> None:
-    errors = sorted(adf_validator().iter_errors(document), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
-
-
-def adf_text(document: dict[str, Any]) -> str:
-    """All text of an ADF document, in order."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "text":
-                out.append(node["text"])
-            elif node.get("type") == "hardBreak":
-                out.append("\n")
-            for child in node.get("content", []):
-                walk(child)
-            if node.get("type") in ("paragraph", "listItem", "codeBlock"):
-                out.append("\n")
-
-    walk(document)
-    return "".join(out)
-
-
-def adf_links(document: dict[str, Any]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for mark in node.get("marks", []):
-                if mark["type"] == "link":
-                    found.append((node["text"], mark["attrs"]["href"]))
-            for child in node.get("content", []):
-                walk(child)
-
-    walk(document)
-    return found
 
 
 def make_run(status: RunStatus = RunStatus.RUNNING, **record: Any) -> Run:
@@ -278,3 +230,29 @@ def test_control_characters_and_empty_text_never_make_invalid_adf() -> None:
     assert_valid_adf(adf)
     assert adf_text(adf) == "a[31mred\n\nline one\nline two\n"
     assert to_wiki(blocks) == "* {{a\\[31mred}}\n\nline one\nline two"
+
+
+def test_the_schema_check_rejects_what_jira_rejects() -> None:
+    """The validator is not vacuous: empty text, unknown marks and stray nodes fail it."""
+    bad_documents = [
+        {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": ""}]}],
+        },
+        {
+            "type": "doc",
+            "version": 1,
+            "content": [
+                {
+                    "type": "paragraph",
+                    "content": [{"type": "text", "text": "x", "marks": [{"type": "bold"}]}],
+                }
+            ],
+        },
+        {"type": "doc", "version": 1, "content": [{"type": "text", "text": "not in a paragraph"}]},
+        {"type": "doc", "content": []},
+    ]
+    for document in bad_documents:
+        with pytest.raises(AssertionError):
+            assert_valid_adf(document)

@@ -22,7 +22,7 @@ from app.pipeline.runs import Run, RunStatus, RunStore, utcnow
 from app.ticket import Ticket
 from tests.fakes.jira_server import BOT_ACCOUNT_ID, BOT_NAME, JiraServer
 from tests.fakes.service import wait_until
-from tests.jira.test_writeback_comment import adf_links, adf_text, assert_valid_adf
+from tests.jira.adf_check import adf_links, adf_text, assert_valid_adf
 
 PUBLIC = "https://auto-code.example.com"
 
