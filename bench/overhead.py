@@ -35,6 +35,12 @@ GROUPS = {
 }
 
 
+def kind(stage: str) -> str:
+    """`lint#1` → `lint`, `fix_lint#1` → `fix`."""
+    base = stage.split("#")[0]
+    return "fix" if base.startswith("fix_") else base
+
+
 def seconds(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
 
@@ -46,7 +52,7 @@ def analyse(run: dict) -> dict[str, float]:
     stages = run["stages"]
     parts["queue pickup"] = seconds(run["created_at"], stages[0]["started_at"])
     for stage in stages:
-        group = GROUPS[stage["name"].split("#")[0].split("_")[0]]
+        group = GROUPS[kind(stage["name"])]
         commands = sum(c["duration_s"] for c in stage.get("commands", []))
         if group.startswith("gates"):
             parts["lint + test commands"] += commands
@@ -82,8 +88,8 @@ def main() -> None:
             raise SystemExit(f"unexpected run: {run['status']} {run.get('error')}")
     analysed = [analyse(run) for run in runs]
     names = list(analysed[0])
-    sessions = sum(1 for stage in runs[0]["stages"] if stage["name"].split("#")[0].split("_")[0]
-                   in ("implement", "review", "fix"))  # fmt: skip
+    agent_stages = ("implement", "review", "fix")
+    sessions = sum(1 for stage in runs[0]["stages"] if kind(stage["name"]) in agent_stages)
     rows = [[name, f"{median([a.get(name, 0.0) for a in analysed]):.2f} s"] for name in names]
     record(
         "Overhead: a whole run with an instant model",
