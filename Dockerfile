@@ -11,9 +11,14 @@ ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 
+# --force-unsafe-io: no fsync per unpacked file; the layer is written once, when it is committed
+# (measured here: the runtime stage's packages install in 70 s instead of 170 s).
+# DL3008 (pin apt versions): versions follow bookworm's security updates; a pin breaks the build
+# as soon as one lands.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates python3 python3-pip \
+    && apt-get install -y --no-install-recommends -o DPkg::Options::=--force-unsafe-io \
+        ca-certificates python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 
 # uv comes from PyPI (the only place this build fetches Python packages from). This stage is
@@ -47,11 +52,11 @@ FROM ${BASE_IMAGE}
 # The user exists before the volumes are declared, so a new named volume starts owned by it.
 # The Claude Code CLI is the one bundled in the claude-agent-sdk wheel (no second copy, and no
 # Node.js needed for it); the symlink only puts it on PATH for operators (`claude --version`).
-# Package versions follow Debian bookworm's security updates rather than being pinned.
 ARG COREPACK_VERSION=0.33.0
+# DL3008: as in the build stage, apt versions follow bookworm's security updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
+    && apt-get install -y --no-install-recommends -o DPkg::Options::=--force-unsafe-io \
         ca-certificates python3 git gh nodejs npm tini bubblewrap socat \
     && rm -rf /var/lib/apt/lists/* \
     && npm install --global --no-fund --no-audit "corepack@${COREPACK_VERSION}" \
@@ -73,7 +78,9 @@ ENV PATH=/app/.venv/bin:$PATH \
     COREPACK_ENABLE_DOWNLOAD_PROMPT=0
 
 USER 10001:10001
-WORKDIR /workspace
+# Not the workspace: settings also load from `.env` in the working directory, and the agent can
+# write under /workspace but not here.
+WORKDIR /app
 
 # Runs (database, shared clone, worktrees) and Claude sessions must survive a restart: resuming
 # a session needs its transcript under ~/.claude/projects/ and the same worktree path.
