@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,7 @@ class RunStore:
         """`secret_values` are replaced wherever they appear in what `update` writes: command
         output and agent text on the record can carry a credential (see `app.redaction`)."""
         self._secret_values = searchable(secret_values)
+        self._update_lock = threading.Lock()
         connect_args = {"timeout": 30} if database_url.startswith("sqlite") else {}
         self.engine = sa.create_engine(database_url, connect_args=connect_args)
         if database_url.startswith("sqlite"):
@@ -217,11 +219,18 @@ class RunStore:
         mutate: Callable[[dict[str, Any]], None] | None = None,
         **fields: Any,
     ) -> Run:
-        """Set columns, merge `fields` into the record and apply `mutate` to it, atomically."""
-        with self._tx() as conn:
-            run = self._get(conn, run_id)
-            if run is None:
+        """Set columns, merge `fields` into the record and apply `mutate` to it, atomically.
+
+        A read-modify-write of the record: the row is locked (Postgres) and updates in this
+        process are serialised (SQLite has no row locks), so concurrent writers lose nothing.
+        """
+        with self._update_lock, self._tx() as conn:
+            row = conn.execute(
+                sa.select(runs_table).where(runs_table.c.id == run_id).with_for_update()
+            ).first()
+            if row is None:
                 raise KeyError(run_id)
+            run = _to_run(row)
             record = {**run.record, **fields}
             if mutate is not None:
                 mutate(record)

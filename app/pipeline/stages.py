@@ -350,9 +350,14 @@ def dry_run_note(rt: Runtime, worktree: Path) -> dict[str, Any]:
 
 
 async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, Any]) -> None:
-    """End the run once: set its terminal status; drop the worktree when the work is pushed."""
+    """End the run once: set its terminal status; drop the worktree when the work is pushed.
+
+    Replayed after a crash inside this step, the status is already set: observers are told
+    again (their writes are idempotent) so the final Jira comment and trace are not lost.
+    """
     run = _run(rt, run_id)
     if run.status.terminal:
+        await notify_finished(rt.observers, run)
         return
     worktree = run.record.get("worktree")
     keep = rt.settings.is_dry_run or status == RunStatus.FAILED
