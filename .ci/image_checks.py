@@ -83,7 +83,7 @@ def issue_event(key: str) -> bytes:
 
 
 def check_tools(image: Image) -> None:
-    for tool in ("git", "gh", "node", "npm", "corepack"):
+    for tool in ("git", "gh", "node", "npm", "corepack", "bwrap"):
         image.run([tool, "--version"])
     image.run(["sh", "-c", "command -v pnpm yarn"])
     claude = image.rootfs / "usr/local/bin/claude"

@@ -13,6 +13,7 @@ root (apt-get, debootstrap, chroot, namespaces), as CI has. The debootstrap base
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,9 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "image-smoke"
@@ -50,11 +53,11 @@ class SmokeError(RuntimeError):
     pass
 
 
-def step(title: str):
+def step(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Print the step and how long it took; used as a decorator."""
 
-    def wrap(func):
-        def timed(*args, **kwargs):
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             print(f"==> {title}", flush=True)
             started = time.monotonic()
             result = func(*args, **kwargs)
@@ -66,7 +69,9 @@ def step(title: str):
     return wrap
 
 
-def run(args: list[str], *, timeout: float, log: Path | None = None, **kwargs):
+def run(
+    args: list[str], *, timeout: float, log: Path | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess:
     """Run a command; with `log`, its output goes there and its tail is shown if it fails."""
     try:
         if log is None:
@@ -183,7 +188,7 @@ def inspect(podman: list[str]) -> dict:
     return config
 
 
-def podman_json(podman: list[str], *args: str):
+def podman_json(podman: list[str], *args: str) -> Any:
     output = run([*podman, *args], timeout=120, capture_output=True, text=True).stdout
     return json.loads(output)
 
@@ -219,6 +224,10 @@ def main() -> int:
     uv = os.environ.get("UV") or shutil.which("uv") or "uv"
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
+    lock = (CACHE / "lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one smoke at a time; what is left here is from a killed one
+    for stale in CACHE.glob("run-*"):
+        remove_tree(stale)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
     podman = [
         "podman",

@@ -106,7 +106,13 @@ class Admission:
 class RunStore:
     def __init__(self, database_url: str, *, secret_values: Iterable[str] = ()) -> None:
         """`secret_values` are replaced wherever they appear in what `update` writes: command
-        output and agent text on the record can carry a credential (see `app.redaction`)."""
+        output and agent text on the record can carry a credential (see `app.redaction`).
+
+        Writes in this process take turns on a lock. SQLite admits one writer at a time and
+        makes the others retry in sleeps of growing length: in a burst of webhooks, admissions
+        that kept losing that race answered after seconds; queued on the lock they answer in
+        arrival order (bench/ack.py).
+        """
         self._secret_values = searchable(secret_values)
         self._update_lock = threading.Lock()
         connect_args = {"timeout": 30} if database_url.startswith("sqlite") else {}
@@ -133,7 +139,7 @@ class RunStore:
             "delivery_id": delivery_id,
         }
         try:
-            with self._tx() as conn:
+            with self._update_lock, self._tx() as conn:
                 if delivery_id:
                     existing = conn.execute(
                         sa.select(deliveries_table.c.run_id).where(
@@ -165,15 +171,14 @@ class RunStore:
             if active is None:
                 raise
             if delivery_id:
-                with self._tx() as conn, contextlib.suppress(IntegrityError):
+                with self._update_lock, self._tx() as conn, contextlib.suppress(IntegrityError):
                     conn.execute(
                         deliveries_table.insert().values(
                             id=delivery_id, run_id=active.id, received_at=now
                         )
                     )
             return Admission(active, False, "ticket already has an active run")
-        run = self.get(run_id)
-        assert run is not None
+        run = Run(run_id, job.key, RunStatus.QUEUED, None, now, now, record)
         return Admission(run, True)
 
     def active_run(self, ticket: str) -> Run | None:

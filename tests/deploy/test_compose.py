@@ -6,6 +6,7 @@ Dockerfile itself, so the two files cannot drift apart unnoticed.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,11 @@ def test_without_the_profile_runs_stay_in_sqlite_on_the_workspace_volume(tmp_pat
     assert url == ""
     settings = Settings(_env_file=None, database_url=url, workspace_dir=tmp_path)
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'auto-code.sqlite'}"
+
+
+def test_every_compose_variable_is_documented_in_its_example_file() -> None:
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE_FILE.read_text()))
+    example = (COMPOSE_FILE.parent / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert used, "the compose file interpolates TUNNEL_TOKEN at least"
+    assert used <= documented, f"undocumented in compose/.env.example: {used - documented}"

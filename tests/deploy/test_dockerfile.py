@@ -94,8 +94,10 @@ def test_workspace_and_claude_sessions_are_volumes_the_settings_use() -> None:
     assert set(volumes) == {"/workspace", f"/home/{name}/.claude"}
     settings = env(stage)
     assert settings["WORKSPACE_DIR"] == "/workspace"
-    assert settings["HOST"] == "0.0.0.0", "reachable from cloudflared on the compose network"
+    assert settings["HOST"] == "0.0.0.0", "reachable from cloudflared"  # noqa: S104
     assert settings["ENVIRONMENT"] == "production", "refuses to start without its secrets"
+    workdir = [ins.value for ins in stage if ins.keyword == "WORKDIR"][-1]
+    assert not any(workdir.startswith(v) for v in volumes), "the agent could write a .env there"
 
 
 def test_the_claude_cli_is_only_the_one_in_the_sdk_wheel() -> None:
