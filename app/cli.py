@@ -10,7 +10,7 @@ from pathlib import Path
 from app import logs
 from app.config import Settings, SettingsError, load_settings, scrub_environ
 from app.errors import PayloadError
-from app.jira import to_markdown
+from app.jira import sanitize_text, to_markdown
 from app.pipeline.runs import Run, RunStatus, RunStore
 from app.ticket import Ticket
 
@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.host, args.port)
     try:
         description = args.description_file.read_text() if args.description_file else ""
-        ticket = Ticket(key=args.key, summary=args.summary, description=to_markdown(description))
+        ticket = Ticket(
+            key=args.key,
+            summary=sanitize_text(args.summary),
+            description=to_markdown(description),
+        )
     except (OSError, ValueError, PayloadError) as exc:
         print(f"auto-code: {exc}", file=sys.stderr)
         return 2

@@ -234,6 +234,16 @@ class Settings(BaseSettings):
         return values
 
 
+def setting_env_names() -> frozenset[str]:
+    """Every environment name a setting is read from, aliases included."""
+    names = set()
+    for name, info in Settings.model_fields.items():
+        names.add(name.upper())
+        choices = getattr(info.validation_alias, "choices", ())
+        names.update(c.upper() for c in choices if isinstance(c, str))
+    return frozenset(names)
+
+
 def _present(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value())
 

@@ -10,33 +10,12 @@ from typing import Any
 
 import pytest
 
-from app.config import is_secret_env_name
+from app.config import is_secret_env_name, setting_env_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "jira"
 
-SETTING_NAMES = {
-    "ENVIRONMENT",
-    "NODE_ENV",
-    "PORT",
-    "CLAUDE_CODE_API_PORT",
-    "WORKSPACE_DIR",
-    "REPO_URL",
-    "REPO_DIR",
-    "DRY_RUN",
-    "DATABASE_URL",
-    "BASE_BRANCH",
-    "TRIGGER_LABEL",
-    "ALLOWED_PROJECTS",
-    "IGNORE_ACCOUNT_IDS",
-    "RATE_LIMIT",
-    "ANTHROPIC_BASE_URL",
-    "JIRA_BASE_URL",
-    "JIRA_EMAIL",
-    "JIRA_TRANSITION_ON_START",
-    "JIRA_TRANSITION_ON_PR",
-    "PUBLIC_URL",
-}
+SETTING_NAMES = setting_env_names() | {"ANTHROPIC_BASE_URL"}
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ from claude_agent_sdk import ClaudeAgentOptions
 from app.agent.calls import IMPLEMENT_TOOLS, REVIEW_TOOLS
 from app.agent.guard import Guard
 from app.agent.prompts import GUIDANCE_LIMIT, system_append
-from app.config import Settings, is_secret_env_name
+from app.config import is_secret_env_name, setting_env_names
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest single message the SDK reads from the CLI (a big tool result is one line)."""
@@ -82,7 +82,7 @@ def agent_env(env: Mapping[str, str], *, sandbox: bool = False) -> dict[str, str
     anything that arrived later or was missed, and settings such as DATABASE_URL whose names do
     not look secret, because the SDK passes the whole of `os.environ` on.
     """
-    service = service_env_names()
+    service = setting_env_names() - SHARED_WITH_TOOLS
     blanked = {name: "" for name in os.environ if is_secret_env_name(name) or name in service}
     fixed = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", SCRUB_ENV: "1" if sandbox else "0"}
     return {**blanked, **fixed, **env}
@@ -90,16 +90,6 @@ def agent_env(env: Mapping[str, str], *, sandbox: bool = False) -> dict[str, str
 
 SHARED_WITH_TOOLS = frozenset({"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"})
 """Settings whose names git reads too: left to the agent, whose `git stash` needs an identity."""
-
-
-def service_env_names() -> frozenset[str]:
-    """Every environment name the service's settings are read from (but SHARED_WITH_TOOLS)."""
-    names = set()
-    for name, info in Settings.model_fields.items():
-        names.add(name.upper())
-        choices = getattr(info.validation_alias, "choices", ())
-        names.update(c.upper() for c in choices if isinstance(c, str))
-    return frozenset(names - SHARED_WITH_TOOLS)
 
 
 def placeholders_to_remove(worktree: Path) -> list[Path]:

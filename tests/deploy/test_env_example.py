@@ -9,7 +9,7 @@ import pytest
 from pydantic import AliasChoices, ValidationError
 
 from app.config import Settings
-from tests.deploy.files import ENV_EXAMPLE
+from tests.deploy.files import ENV_EXAMPLE, dockerfile
 
 LINE = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
 REQUIRED_MARK = "required in production"
@@ -67,3 +67,21 @@ def test_what_production_requires_is_marked() -> None:
         assert REQUIRED_MARK in listed[name][1], f"{name} is not marked '{REQUIRED_MARK}'"
     unmarked = [name for name, (_, above) in listed.items() if REQUIRED_MARK in above]
     assert set(unmarked) == required
+
+
+def test_nothing_set_here_overrides_what_the_image_sets() -> None:
+    """A copied .env reaches the container through compose's env_file, which wins over the image's
+    ENV: an active HOST=127.0.0.1 would hide the service from cloudflared."""
+    image_env = {
+        name
+        for stage in dockerfile()[1]
+        for ins in stage
+        if ins.keyword == "ENV"
+        for name in ins.assignments()
+    }
+    active = {
+        match.group(2)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if (match := LINE.match(line)) and not match.group(1)
+    }
+    assert not active & image_env, f"commented out, please: {sorted(active & image_env)}"
