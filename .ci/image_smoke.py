@@ -119,7 +119,7 @@ def build_host_certificates() -> list[str]:
     return [pem for pem in PEM.findall(bundle.read_text()) if pem not in debian]
 
 
-@step("base image: debootstrap --variant=minbase bookworm (cached)")
+@step("base image: debootstrap --variant=minbase bookworm, cached in .cache/image-smoke")
 def base_image(podman: list[str], work: Path) -> None:
     fresh = BASE_TARBALL.is_file() and time.time() - BASE_TARBALL.stat().st_mtime < BASE_MAX_AGE_S
     if not fresh:
