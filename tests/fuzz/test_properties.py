@@ -1,6 +1,6 @@
 """Property tests of what the HTTP edge does before a run exists: webhook authentication (token
-and HMAC), ticket key validation, and parsing bodies nested deeper than any example generator
-reaches (tests/jira/test_properties.py covers their breadth).
+and HMAC), ticket key validation, and bodies and descriptions (wiki, ADF) nested deeper than the
+generic generators reach (tests/jira/test_properties.py covers their breadth).
 
 Whatever arrives, the only outcomes are the documented ones: a verdict, a `PayloadError` /
 `IgnoredEvent`, a pydantic `ValidationError`; never another exception.
@@ -170,3 +170,20 @@ def test_descriptions_deeper_than_the_stack_still_convert(depth: int) -> None:
     in depth, so no document, however built, exhausts the stack."""
     assert isinstance(to_markdown(nest(depth, {"type": "text", "text": "x"}, wrap="adf")), str)
     assert isinstance(to_markdown({"type": "doc", "content": [nest(depth, "x", wrap="list")]}), str)
+
+
+WIKI_NESTING = ["* ", "# ", "#*# ", "bq. ", "{quote}", "{panel}", "{code}", "{noformat}", "h1. "]
+
+
+@settings(PROPERTIES, max_examples=40)
+@given(
+    marker=st.sampled_from(WIKI_NESTING),
+    depth=st.integers(1, 5_000),
+    tail=st.text(max_size=20),
+)
+def test_wiki_nested_thousands_deep_converts_cleanly(marker: str, depth: int, tail: str) -> None:
+    """Markers repeated on one line and over many lines (lists, quotes, panels, code fences)."""
+    text = marker.strip() * depth + " item " + tail + "\n" + (marker + "x\n") * min(depth, 500)
+    markdown = to_markdown(text)
+    assert isinstance(markdown, str)
+    assert not any(ord(char) < 32 and char not in "\n\t" for char in markdown)
