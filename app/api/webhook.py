@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -21,6 +22,8 @@ from app.ticket import KEY_PATTERN
 log = logging.getLogger("auto_code.webhook")
 
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+MAX_DELIVERY_ID = 200
+"""The width of the deliveries table's key column."""
 
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"model": Ignored, "description": "The event was understood and deliberately ignored."},
@@ -74,6 +77,15 @@ REQUEST_BODY: dict[str, object] = {
 
 def problem(status: int, detail: str, field: str | None = None) -> JSONResponse:
     return JSONResponse(Problem(detail=detail, field=field).model_dump(exclude_none=True), status)
+
+
+def delivery_id(header: str | None) -> str | None:
+    """The delivery identifier as stored: one longer than its column is kept as its digest."""
+    if not header:
+        return None
+    if len(header) <= MAX_DELIVERY_ID:
+        return header
+    return "sha256:" + hashlib.sha256(header.encode()).hexdigest()
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -131,7 +143,7 @@ async def receive_jira_webhook(
         log.info("webhook_ignored", extra={"ticket": event.ticket.key, "reason": decision.reason})
         return JSONResponse(Ignored(reason=decision.reason).model_dump(), 200)
 
-    delivery = request.headers.get(DELIVERY_HEADER) or None
+    delivery = delivery_id(request.headers.get(DELIVERY_HEADER))
     admission = await run_in_threadpool(
         store.admit, event.ticket, delivery_id=delivery, trigger=event.event
     )

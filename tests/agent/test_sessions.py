@@ -144,7 +144,7 @@ async def test_a_hanging_model_times_out_and_leaves_no_cli(
     model: ModelServer, env: dict[str, str], worktree: Path
 ) -> None:
     model.script = always(HANG)
-    limits = AgentLimits(max_turns=10, max_budget_usd=5.0, timeout_s=3)
+    limits = AgentLimits(max_turns=10, max_budget_usd=5.0, timeout_s=8)
 
     started = time.monotonic()
     with pytest.raises(AgentError) as raised:

@@ -181,3 +181,13 @@ def test_health_and_ready(service: Service) -> None:
     ready = service.client.get("/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["database"] == "ok"
+
+
+def test_an_overlong_delivery_identifier_still_deduplicates(service: Service) -> None:
+    """The identifier has no length limit in Jira; the column has one (Postgres enforces it)."""
+    headers = {"x-atlassian-webhook-identifier": "d" * 500}
+    _, first = post(service, issue_body("LONG-1"), headers=headers)
+    service.wait_for_run(first["run_id"], timeout=60)
+    status, again = post(service, issue_body("LONG-1"), headers=headers)
+    assert status == 202
+    assert again["run_id"] == first["run_id"]
