@@ -20,6 +20,7 @@ from tests.e2e.world import (
     keeps_working,
     make_world,
     post_ticket,
+    pr_creates,
     runs,
     says,
     worktree_of,
@@ -41,14 +42,6 @@ def service(world: World) -> Iterator[Service]:
     service = world.service("live").start()
     yield service
     service.stop()
-
-
-def pr_creates(world: World, branch: str) -> list[dict]:
-    return [
-        call
-        for call in world.gh.calls()
-        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
-    ]
 
 
 def assert_no_secret_leaked(world: World, service: Service, run: dict) -> None:

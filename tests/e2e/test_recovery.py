@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.world import GOOD, Behaviour, World, make_world, post_ticket, writes
+from tests.e2e.world import GOOD, Behaviour, World, make_world, post_ticket, pr_creates, writes
 from tests.fakes.git_repos import git
 from tests.fakes.service import wait_until
 
@@ -17,14 +17,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = make_world(tmp_path_factory.mktemp("recovery"))
     yield world
     world.model.server.stop()
-
-
-def pr_creates(world: World, branch: str) -> list[dict]:
-    return [
-        call
-        for call in world.gh.calls()
-        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
-    ]
 
 
 def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -> None:

@@ -200,6 +200,15 @@ class World:
         return Service(self.service_env(workspace, **settings), workspace / "service.log")
 
 
+def pr_creates(world: World, branch: str) -> list[dict]:
+    """Every `gh pr create` the shim recorded for `branch`."""
+    return [
+        call
+        for call in world.gh.calls()
+        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
+    ]
+
+
 def make_world(root: Path, files: dict[str, str] | None = None) -> World:
     """A started model server, the gh shim, and an origin holding `files` (or TARGET_FILES)."""
     origin = make_origin(root, files or TARGET_FILES)

@@ -84,14 +84,6 @@ def leftover_locks(workspace: Path) -> list[str]:
     return sorted(str(path.relative_to(git_dir)) for path in found)
 
 
-def pr_creates(world: World, branch: str) -> list[dict]:
-    return [
-        call
-        for call in world.gh.calls()
-        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
-    ]
-
-
 def gh_called(world: World, *prefix: str) -> bool:
     return any(call["argv"][: len(prefix)] == list(prefix) for call in world.gh.calls())
 

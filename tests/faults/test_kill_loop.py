@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.e2e.world import GOOD, Behaviour, World, post_ticket, writes
+from tests.e2e.world import GOOD, Behaviour, World, post_ticket, pr_creates, writes
 from tests.fakes.git_repos import git, push_commit
 from tests.fakes.processes import processes_mentioning
 from tests.fakes.service import Service, wait_until
@@ -31,7 +31,6 @@ from tests.faults.conftest import (
     install_push_hold,
     leftover_locks,
     log_events,
-    pr_creates,
 )
 
 RANDOM_POINTS = ("accepted", "workspace", "setup", "implement", "lint", "test", "commit", "push")

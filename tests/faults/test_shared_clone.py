@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from tests.e2e.world import GOOD, Behaviour, World, post_ticket, writes
-from tests.faults.conftest import leftover_locks, pr_creates
+from tests.e2e.world import GOOD, Behaviour, World, post_ticket, pr_creates, writes
+from tests.faults.conftest import leftover_locks
 
 LOCK_ERRORS = ("index.lock", "cannot lock ref", "Unable to create")
 

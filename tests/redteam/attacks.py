@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.world import GH_TOKEN, GOOD, WEBHOOK_TOKEN, Behaviour, World
+from tests.e2e.world import GH_TOKEN, GOOD, WEBHOOK_TOKEN, Behaviour, World, pr_creates
 from tests.fakes.model_server import Reply, text, write
 from tests.fakes.otlp_receiver import OtlpReceiver
 from tests.fakes.service import Service
@@ -110,11 +110,7 @@ def denied_rules(run: dict) -> list[str]:
 
 
 def pr_body(world: World, branch: str) -> str:
-    creates = [
-        call
-        for call in world.gh.calls()
-        if call["argv"][:2] == ["pr", "create"] and f"--head={branch}" in call["argv"]
-    ]
+    creates = pr_creates(world, branch)
     assert len(creates) == 1, creates
     return str(creates[0]["body"])
 
