@@ -229,12 +229,14 @@ def main() -> int:
     for stale in CACHE.glob("run-*"):
         remove_tree(stale)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
+    # podman refuses a runroot path longer than 50 characters, and CI clones into deep paths.
+    runroot = Path(tempfile.mkdtemp(prefix="auto-code-smoke-", dir="/tmp"))
     podman = [
         "podman",
         "--root",
         str(work / "storage"),
         "--runroot",
-        str(work / "runroot"),
+        str(runroot),
         "--storage-driver",
         "vfs",
     ]
@@ -269,6 +271,7 @@ def main() -> int:
         for podman_cmd in (["rm", "--all", "--force"], ["rmi", "--all", "--force"]):
             subprocess.run([*podman, *podman_cmd], timeout=600, capture_output=True, check=False)
         remove_tree(work)
+        remove_tree(runroot)
     print(f"image-smoke: passed in {time.monotonic() - started:.0f}s", flush=True)
     return 0
 
