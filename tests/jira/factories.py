@@ -1,13 +1,8 @@
-"""Plain test data for the Jira package: body factories and the real samples in shared/."""
+"""Plain test data for the Jira package: body factories and the real samples."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
-
-SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "jira"
-"""/work/shared/samples/jira next to the repository (a CI clone has shared/ beside it too)."""
 
 BASE = "https://acme.atlassian.net"
 HUMAN = "557058:0a1b2c3d-human"
@@ -21,10 +16,6 @@ class _Omit:
 
 OMIT: Any = _Omit()
 """Pass as a value to leave the key out of the body altogether."""
-
-
-def load_sample(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
 
 def _drop_omitted(data: dict[str, Any]) -> dict[str, Any]:

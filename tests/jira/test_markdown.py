@@ -11,7 +11,7 @@ import pytest
 
 from app.jira import sanitize_text, to_markdown
 from app.jira.adf import MAX_NODES
-from tests.jira.factories import load_sample
+from tests.conftest import sample
 
 
 def doc(*content: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def text(value: str, *marks: str | dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sample_markdown() -> str:
-    return to_markdown(load_sample("adf-description-document.json"))
+    return to_markdown(sample("adf-description-document.json"))
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_adf_sample_has_no_leftover_structure(sample_markdown: str) -> None:
 
 
 def test_adf_serialised_in_a_string_is_recognised() -> None:
-    document = load_sample("adf-description-document.json")
+    document = sample("adf-description-document.json")
     assert to_markdown(json.dumps(document)) == to_markdown(document)
 
 
@@ -251,7 +251,7 @@ def test_empty_wiki(wiki: str) -> None:
 
 
 def test_system_webhook_sample_description_is_plain_text() -> None:
-    body = load_sample("cloud-issue_created-many-fields.json")
+    body = sample("cloud-issue_created-many-fields.json")
     assert to_markdown(body["issue"]["fields"]["description"]) == "The good description"
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from app.errors import PayloadError
 from app.jira import AUTOMATION, CUSTOM, IgnoredEvent, JiraEvent, parse_event
+from tests.conftest import sample
 from tests.jira.factories import (
     BASE,
     HUMAN,
     OMIT,
-    load_sample,
     make_automation_body,
     make_automation_top_level,
     make_custom_body,
@@ -31,7 +31,7 @@ def payload_error(body: object, **kwargs: Any) -> PayloadError:
 
 
 def test_sample_issue_created() -> None:
-    event = parse_event(load_sample("cloud-issue_created-many-fields.json"))
+    event = parse_event(sample("cloud-issue_created-many-fields.json"))
     assert event.event == "jira:issue_created"
     assert event.ticket.key == "KT-22"
     assert event.ticket.summary == "Lots of fields selected"
@@ -45,7 +45,7 @@ def test_sample_issue_created() -> None:
 
 
 def test_sample_issue_updated_with_labels_changelog() -> None:
-    event = parse_event(load_sample("cloud-issue_updated-labels-changelog.json"))
+    event = parse_event(sample("cloud-issue_updated-labels-changelog.json"))
     assert event.event == "jira:issue_updated"
     assert event.ticket.key == "TES-41"
     assert event.ticket.summary == "Unit test summary 1"
@@ -58,7 +58,7 @@ def test_sample_issue_updated_with_labels_changelog() -> None:
 
 
 def test_configured_base_url_wins_over_the_self_link() -> None:
-    body = load_sample("cloud-issue_created-many-fields.json")
+    body = sample("cloud-issue_created-many-fields.json")
     event = parse_event(body, jira_base_url="https://jira.example.com/")
     assert event.ticket.url == "https://jira.example.com/browse/KT-22"
 
@@ -136,7 +136,7 @@ def test_minimal_custom_body_with_base_url() -> None:
 
 
 def test_adf_description_in_fields() -> None:
-    adf = load_sample("adf-description-document.json")
+    adf = sample("adf-description-document.json")
     event = parse_event(make_automation_body(description=adf))
     assert event.ticket.description.startswith("# H1\n\n## H2")
 

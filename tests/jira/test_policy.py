@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from app.jira import Decision, JiraEvent, decide, parse_event
+from tests.conftest import sample
 from tests.jira.factories import (
     BOT,
     HUMAN,
-    load_sample,
     make_automation_body,
     make_automation_top_level,
     make_custom_body,
@@ -119,10 +119,10 @@ def test_decide(event: JiraEvent, options: dict[str, Any], runs: bool, reason: s
 
 
 def test_samples() -> None:
-    created_sample = parse_event(load_sample("cloud-issue_created-many-fields.json"))
+    created_sample = parse_event(sample("cloud-issue_created-many-fields.json"))
     assert run(created_sample, trigger_label="Label1").run
     assert not run(created_sample).run
-    updated_sample = parse_event(load_sample("cloud-issue_updated-labels-changelog.json"))
+    updated_sample = parse_event(sample("cloud-issue_updated-labels-changelog.json"))
     assert run(updated_sample, trigger_label="sad").run  # "sad" was just added
     assert not run(updated_sample, trigger_label="test-label").run  # it was there before
 
