@@ -52,6 +52,10 @@ FROM ${BASE_IMAGE}
 # The user exists before the volumes are declared, so a new named volume starts owned by it.
 # The Claude Code CLI is the one bundled in the claude-agent-sdk wheel (no second copy, and no
 # Node.js needed for it); the symlink only puts it on PATH for operators (`claude --version`).
+# tini is execute-only for the image's user: PID 1 keeps the container's environment (credentials
+# from env_file), and the kernel makes a process non-dumpable when its user, holding no capability
+# at exec (a non-root USER; compose drops them all), cannot read its executable; then the agent's
+# scripts cannot read /proc/1/environ or /proc/1/mem (SECURITY.md).
 ARG COREPACK_VERSION=0.33.0
 # DL3008: as in the build stage, apt versions follow bookworm's security updates.
 # hadolint ignore=DL3008
@@ -61,6 +65,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && npm install --global --no-fund --no-audit "corepack@${COREPACK_VERSION}" \
     && corepack enable \
+    && chmod 0711 /usr/bin/tini \
     && npm cache clean --force \
     && useradd --create-home --uid 10001 --user-group --shell /bin/bash autocode \
     && install -d -o autocode -g autocode /workspace /home/autocode/.claude \

@@ -20,6 +20,31 @@ from pathlib import Path
 
 import httpx
 
+PEEK = """\
+import errno, json, os, subprocess
+
+def environ(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as file:
+            return "read" if file.read() else "empty"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+control = subprocess.Popen(["sleep", "60"])
+seen = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            comm, rest = file.read().split("(", 1)[1].rsplit(")", 1)
+    except OSError:
+        continue
+    seen[pid] = {"comm": comm, "ppid": int(rest.split()[1]), "environ": environ(pid)}
+control.kill()
+control.wait()
+print(json.dumps({"control": control.pid, "seen": seen}))
+"""
+"""What a script of the image's user sees of the container's processes: every environment."""
+
 
 class Image:
     def __init__(self, rootfs: Path, config: dict, settings: dict[str, str]) -> None:
@@ -40,16 +65,26 @@ class Image:
         """`command` as the image's user, in its environment and working directory."""
         return [
             "unshare", "--pid", "--fork", "--kill-child", f"--mount-proc={self.rootfs}/proc",
+            *self.as_user(command),
+        ]  # fmt: skip
+
+    def as_user(self, command: list[str]) -> list[str]:
+        return [
             "chroot", f"--userspec={self.userspec}", str(self.rootfs),
             "/usr/bin/env", "-i", "-C", self.config.get("WorkingDir") or "/",
             *(f"{name}={value}" for name, value in self.env.items()),
             *command,
         ]  # fmt: skip
 
-    def run(self, command: list[str]) -> str:
-        result = subprocess.run(
-            self.argv(command), capture_output=True, text=True, timeout=120, check=False
+    def run(self, command: list[str], *, beside: int | None = None) -> str:
+        """Run `command` in a container of its own, or `beside` a running one (its PID 1's host
+        pid), in its PID and mount namespaces as `docker exec` would."""
+        argv = (
+            ["nsenter", f"--target={beside}", "--pid", "--mount", *self.as_user(command)]
+            if beside
+            else self.argv(command)
         )
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         output = (result.stdout or result.stderr).strip() or "(no output)"
         expect(result.returncode == 0, f"{' '.join(command)}: {output.splitlines()[0][:100]}")
         return result.stdout
@@ -118,6 +153,7 @@ def check_service(image: Image, secrets_used: list[str], log_path: Path) -> None
         image.run(test[1:] if test[0] == "CMD" else ["/bin/sh", "-c", test[1]])
         ready = client.get("/ready")
         expect(ready.status_code == 200, f"GET /ready answers 200: {ready.text}")
+        check_process_memory(image, init_of(service))
 
         body = issue_event("SMOKE-1")
         headers = {"Content-Type": "application/json"}
@@ -169,11 +205,37 @@ def started(client: httpx.Client, service: subprocess.Popen, log_path: Path) -> 
         return False
 
 
+def check_process_memory(image: Image, init: int) -> None:
+    """Inside the running container, as its user: tini (PID 1) and the service refuse their
+    environment (the container's credentials), while the user's other processes give theirs."""
+    (image.rootfs / "peek.py").write_text(PEEK)
+    report = json.loads(image.run(["python3", "/peek.py"], beside=init))
+    seen = report["seen"]
+    control = seen[str(report["control"])]
+    expect(control["environ"] == "read", "the image's user reads its own processes' environment")
+    expect(
+        (seen["1"]["comm"], seen["1"]["environ"]) == ("tini", "EACCES"),
+        f"but not tini's, PID 1: {seen['1']}",
+    )
+    children = [process for process in seen.values() if process["ppid"] == 1]
+    expect(
+        [(child["comm"], child["environ"]) for child in children] == [("auto-code", "EACCES")],
+        f"nor the service's, tini's child: {children}",
+    )
+
+
+def init_of(service: subprocess.Popen) -> int:
+    """The host pid of PID 1 of the service's namespace (tini): `unshare --fork`'s child."""
+    children = Path(f"/proc/{service.pid}/task/{service.pid}/children")
+    return int(children.read_text().split()[0])
+
+
 def stop(service: subprocess.Popen) -> None:
     """SIGTERM to tini (PID 1 of the service's namespace), which forwards it to auto-code."""
-    children = Path(f"/proc/{service.pid}/task/{service.pid}/children")
-    tini = children.read_text().split() if children.exists() else []
-    os.kill(int(tini[0]) if tini else service.pid, signal.SIGTERM)
+    try:
+        os.kill(init_of(service), signal.SIGTERM)
+    except (OSError, IndexError):
+        os.kill(service.pid, signal.SIGTERM)
     try:
         service.wait(timeout=60)
     except subprocess.TimeoutExpired:

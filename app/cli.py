@@ -10,6 +10,7 @@ from pathlib import Path
 from app import logs
 from app.config import Settings, SettingsError, load_settings, scrub_environ
 from app.errors import PayloadError
+from app.hardening import forbid_memory_access
 from app.jira import sanitize_text, to_markdown
 from app.pipeline.runs import Run, RunStatus, RunStore
 from app.ticket import Ticket
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log_level)
     scrub_environ()
+    forbid_memory_access()
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     try:

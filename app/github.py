@@ -2,7 +2,8 @@
 
 A branch has at most one open PR: a re-run updates that PR's body (and marks a draft ready when
 the gates now pass) instead of opening a second one. The token reaches gh only in gh's own
-environment, as `GH_TOKEN`; bodies go through a temporary file, never an argument.
+environment, as `GH_TOKEN`, with a configuration directory of its own; bodies go through a
+temporary file, never an argument.
 """
 
 from __future__ import annotations
@@ -45,22 +46,30 @@ async def find_or_create_pr(
     env: Mapping[str, str],
     timeout_s: float,
 ) -> PullRequest:
-    """The open PR of `branch` with `body`, created (as a draft when asked) if there is none."""
+    """The open PR of `branch` with `body`, created (as a draft when asked) if there is none.
 
-    async def gh(*args: str, what: str) -> CommandResult:
-        result = await run_command(["gh", *args], cwd=worktree, timeout_s=timeout_s, env=env)
-        if not result.ok:
-            message = f"{what} failed: {result.describe()}\n{result.tail(2000)}"
-            raise PullRequestError(message, result=result)
-        return result
-
-    query = ("pr", "list", f"--head={branch}", "--state=open", "--json=number,url,isDraft")
-    listed = await gh(*query, what=f"looking for an open PR of {branch}")
-    try:
-        found = json.loads(listed.output)
-    except ValueError:
-        raise PullRequestError(f"gh pr list printed no JSON: {listed.tail(500)}") from None
+    gh reads `~/.config/gh`, which the agent's programs can write: an `http_unix_socket` there
+    sends every API request, the token included, to a socket of theirs. With GH_TOKEN gh needs
+    nothing from that directory, so it gets an empty one of its own.
+    """
     with tempfile.TemporaryDirectory(prefix="auto-code-pr-") as tmp:
+        if env.get("GH_TOKEN"):
+            (Path(tmp) / "gh").mkdir()
+            env = {**env, "GH_CONFIG_DIR": str(Path(tmp) / "gh")}
+
+        async def gh(*args: str, what: str) -> CommandResult:
+            result = await run_command(["gh", *args], cwd=worktree, timeout_s=timeout_s, env=env)
+            if not result.ok:
+                message = f"{what} failed: {result.describe()}\n{result.tail(2000)}"
+                raise PullRequestError(message, result=result)
+            return result
+
+        query = ("pr", "list", f"--head={branch}", "--state=open", "--json=number,url,isDraft")
+        listed = await gh(*query, what=f"looking for an open PR of {branch}")
+        try:
+            found = json.loads(listed.output)
+        except ValueError:
+            raise PullRequestError(f"gh pr list printed no JSON: {listed.tail(500)}") from None
         body_file = Path(tmp) / "body.md"
         body_file.write_text(body, encoding="utf-8")
         if found:

@@ -107,8 +107,10 @@ async def run_command(
     cwd: Path,
     timeout_s: float,
     env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> CommandResult:
-    """Run `argv` in `cwd`; on timeout or cancellation kill its whole process group.
+    """Run `argv` in `cwd` (fed `stdin`, else no input); on timeout or cancellation kill its
+    whole process group.
 
     The child gets its own session so that a hung test runner and everything it spawned die
     together. A missing executable is reported as exit code 127, like a shell would.
@@ -120,7 +122,7 @@ async def run_command(
             *argv,
             cwd=cwd,
             env=dict(env) if env is not None else None,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
@@ -132,7 +134,7 @@ async def run_command(
 
     timed_out = False
     try:
-        stdout, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+        stdout, _ = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
     except TimeoutError:
         timed_out = True
         _kill_group(proc.pid)

@@ -7,10 +7,10 @@ Every operation that touches the shared clone's refs or worktree list holds one 
 clone, so concurrent tickets never race for git's lock files. Every step can run again after a
 crash: leftovers are cleared first, a registered worktree is reused, a pushed branch is continued.
 
-The GitHub token reaches git only in the environment of the commands that talk to origin, read by a
-credential helper given on the command line's config scope: never in `.git/config`, a remote URL,
-an argument list or a log. Repository hooks never run: nothing the agent writes into the clone
-executes outside its guard, least of all next to the token.
+Every git command goes through `app.git.Git`, which keeps what the agent's programs write (the
+clone's `.git/config`, a worktree's `.git` file, `~/.gitconfig`, hooks) from running anything next
+to the GitHub token or sending it anywhere but REPO_URL's host. Commands that talk to origin run in
+the shared clone; each sync first restores the clone's configuration if something changed it.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
-from app.config import child_env
 from app.errors import WorkspaceError
-from app.process import CommandResult, run_command
+from app.git import Git
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -38,19 +37,6 @@ log = logging.getLogger(__name__)
 
 BRANCH_PATTERN = re.compile(r"ticket/[a-z][a-z0-9_]+-[1-9][0-9]*")
 BASE_PATTERN = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![./])")
-TOKEN_ENV = "AUTO_CODE_GIT_TOKEN"  # noqa: S105 (the name of the variable, not a token)
-_CREDENTIAL_HELPER = (
-    '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
-    f'echo "password=${TOKEN_ENV}"; }}; f'
-)
-_SAFE_CONFIG = (
-    ("core.hooksPath", "/dev/null"),
-    ("core.fsmonitor", "false"),
-    ("commit.gpgSign", "false"),
-)
-_LOCATOR_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE")
-"""Variables that would point git at another repository (set when we run inside a git hook)."""
-
 _locks: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = WeakKeyDictionary()
 
 
@@ -95,8 +81,7 @@ class Workspace:
         else:
             raise WorkspaceError("set REPO_URL (or REPO_DIR to work on a local repository)")
         self.worktrees_dir = self.root / "worktrees"
-        self._token = gh_token
-        self.timeout_s = timeout_s
+        self.git = Git(self.repo, repo_url=repo_url, token=gh_token, timeout_s=timeout_s)
         self._identity = {
             f"GIT_{who}_{part}": value
             for who in ("AUTHOR", "COMMITTER")
@@ -130,36 +115,34 @@ class Workspace:
     async def sync(self) -> None:
         """Clone if missing (or half-cloned), clear leftovers, fetch origin (if there is one)."""
         async with self._lock:
+            await self.git.restore_config()  # after a hostile ticket, or a new REPO_URL
             if not await self._is_clone():
                 if not self.repo_url:
                     raise WorkspaceError(f"REPO_DIR {self.repo} is not a git repository")
-                await self._clone(self.repo_url)
+                await self._clone()
             await self._clear_leftovers()
-            if self.repo_url:
-                url = await self._git("remote", "get-url", "origin", what="reading origin's URL")
-                if url.output.strip() != self.repo_url:
-                    await self._git("remote", "set-url", "origin", self.repo_url)
             if await self._has_origin():
-                await self._git("fetch", "--prune", "origin", what="fetch from origin", net=True)
+                await self.git.run("fetch", "--prune", "origin", what="fetch from origin", net=True)
 
     async def base_branch(self, configured: str | None) -> str:
         """`configured`, else origin's default branch, else the local HEAD's branch."""
         if configured:
             return check_base(configured)
         if not await self._has_origin():
-            head = await self._git("symbolic-ref", "--short", "HEAD", what="reading HEAD")
+            head = await self.git.run("symbolic-ref", "--short", "HEAD", what="reading HEAD")
             return check_base(head.output.strip())
         args = ("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
-        head = await self._git(*args, what="reading origin/HEAD", check=False)
+        head = await self.git.run(*args, what="reading origin/HEAD", check=False)
         if not head.ok:
             async with self._lock:
-                await self._git("remote", "set-head", "origin", "--auto", what="set-head", net=True)
-            head = await self._git(*args, what="reading origin/HEAD")
+                set_head = ("remote", "set-head", "origin", "--auto")
+                await self.git.run(*set_head, what="set-head", net=True)
+            head = await self.git.run(*args, what="reading origin/HEAD")
         return check_base(head.output.strip().removeprefix("origin/"))
 
     async def read_file(self, *, ref: str, path: str) -> str | None:
         """A file's text at `ref`: read `.auto-code.toml` before a worktree exists."""
-        result = await self._git("show", f"{check_base(ref)}:{path}", check=False)
+        result = await self.git.run("show", f"{check_base(ref)}:{path}", check=False)
         return result.output if result.ok else None
 
     async def create_worktree(self, *, branch: str, base: str) -> Path:
@@ -188,32 +171,33 @@ class Workspace:
                 args = [str(path), branch]
             else:
                 args = ["--no-track", "-b", branch, str(path), await self._base_ref(base)]
-            await self._git("worktree", "add", *args, what=f"creating worktree {path}")
+            await self.git.run("worktree", "add", *args, what=f"creating worktree {path}")
         return path
 
     async def diff(self, worktree: Path) -> str:
         """The uncommitted change including new files (stages everything; the last 64k chars)."""
-        await self._git("add", "-A", cwd=worktree, what="staging changes")
+        await self.git.run("add", "-A", worktree=worktree, what="staging changes")
         args = ("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv")
-        return (await self._git(*args, cwd=worktree, what="diff")).output
+        return (await self.git.run(*args, worktree=worktree, what="diff")).output
 
     async def changed_files(self, worktree: Path, *, base: str) -> list[str]:
         """Every path the commit would change against `base` (stages everything), relative.
 
         Written to a file by git rather than read from its output, which is cut at 64k.
         """
-        await self._git("add", "-A", cwd=worktree, what="staging changes")
+        await self.git.run("add", "-A", worktree=worktree, what="staging changes")
         start = await self._base_ref(base)
         with tempfile.TemporaryDirectory(prefix="auto-code-") as tmp:
             listing = Path(tmp) / "changed"
             args = ("diff", "--cached", "--name-only", "--no-renames", "-z", f"--output={listing}")
-            await self._git(*args, start, cwd=worktree, what="listing changes")
+            await self.git.run(*args, start, worktree=worktree, what="listing changes")
             names = os.fsdecode(listing.read_bytes()).split("\0")
         return [name for name in names if name]
 
     async def has_changes(self, worktree: Path) -> bool:
         args = ("status", "--porcelain", "--untracked-files=all")
-        return bool((await self._git(*args, cwd=worktree, what="git status")).output.strip())
+        status = await self.git.run(*args, worktree=worktree, what="git status")
+        return bool(status.output.strip())
 
     async def commit(self, worktree: Path, *, message: str, base: str) -> str | None:
         """Commit everything as the bot; the sha to push, or None when there is nothing to push.
@@ -221,29 +205,33 @@ class Workspace:
         Run again after a crash, with the change already committed, it returns HEAD (ahead of
         `base`) instead of failing or making an empty commit.
         """
-        await self._git("add", "-A", cwd=worktree, what="staging changes")
-        staged = await self._git("diff", "--cached", "--quiet", cwd=worktree, check=False)
+        await self.git.run("add", "-A", worktree=worktree, what="staging changes")
+        staged = await self.git.run("diff", "--cached", "--quiet", worktree=worktree, check=False)
         if staged.exit_code not in (0, 1):
             raise WorkspaceError(f"git diff --cached failed: {staged.describe()}", result=staged)
         if staged.exit_code == 1:
             args = ("commit", "--no-verify", "--quiet", "-m", message)
-            await self._git(*args, cwd=worktree, what="commit", env=self._identity)
+            await self.git.run(*args, worktree=worktree, what="commit", env=self._identity)
         else:
             start = await self._base_ref(base)
-            ahead = await self._git("rev-list", "--count", f"{start}..HEAD", cwd=worktree)
+            ahead = await self.git.run("rev-list", "--count", f"{start}..HEAD", worktree=worktree)
             if int(ahead.output.strip()) == 0:
                 return None
-        return (await self._git("rev-parse", "HEAD", cwd=worktree)).output.strip()
+        return (await self.git.run("rev-parse", "HEAD", worktree=worktree)).output.strip()
 
     async def push(self, worktree: Path, *, branch: str) -> None:
-        """Push without force; pushing what origin already has is a no-op."""
+        """Push without force; pushing what origin already has is a no-op.
+
+        The branch is pushed from the shared clone, never from `worktree`: a worktree's `.git`
+        file is the agent's to rewrite.
+        """
         ref = f"refs/heads/{check_branch(branch)}"
         if not await self._has_origin():
             raise WorkspaceError(f"cannot push {branch}: the repository has no origin remote")
         async with self._lock:  # the push updates the shared clone's refs/remotes/origin/*
             what = f"push of {branch} to origin (rejected = origin has commits this branch lacks)"
             args = ("push", "--no-verify", "origin", f"{ref}:{ref}")
-            await self._git(*args, cwd=worktree, what=what, net=True)
+            await self.git.run(*args, what=what, net=True)
 
     async def remove_worktree(self, worktree: Path) -> None:
         """Remove a ticket's worktree (its branch stays); nothing to remove is fine."""
@@ -254,9 +242,9 @@ class Workspace:
         async with self._lock:
             if worktree in await self._worktrees():
                 args = ("worktree", "remove", "--force", "--force", str(worktree))
-                await self._git(*args, what=f"removing worktree {worktree}")
+                await self.git.run(*args, what=f"removing worktree {worktree}")
             await asyncio.to_thread(_remove_tree, worktree)
-            await self._git("worktree", "prune", what="worktree prune")
+            await self.git.run("worktree", "prune", what="worktree prune")
 
     def clear_stale_locks(self) -> list[str]:
         """Delete the lock files git leaves behind when it is killed; the ones deleted.
@@ -279,21 +267,20 @@ class Workspace:
             path.unlink(missing_ok=True)
         return sorted(str(path.relative_to(git_dir)) for path in stale)
 
-    async def _clone(self, url: str) -> None:
+    async def _clone(self) -> None:
         """Clone beside the final path and rename, so a crash never leaves a half clone in place."""
         partial = self.root / "repo.partial"
         await asyncio.to_thread(_remove_tree, self.repo)
         await asyncio.to_thread(_remove_tree, partial)
         self.root.mkdir(parents=True, exist_ok=True)
-        args = ("clone", "--no-checkout", "--", url, str(partial))
-        await self._git(*args, cwd=self.root, what="clone of REPO_URL", net=True)
+        await self.git.clone(partial)
         partial.rename(self.repo)
 
     async def _is_clone(self) -> bool:
-        if not self.repo.is_dir():
+        if not self.repo.is_dir() or (self.repo_url and not self.git.has_git_dir()):
             return False
         # The directory itself must be the repository, not a folder inside another one.
-        result = await self._git("rev-parse", "--show-toplevel", check=False)
+        result = await self.git.run("rev-parse", "--show-toplevel", check=False)
         return result.ok and result.output.strip() == str(self.repo)
 
     async def _clear_leftovers(self) -> dict[Path, dict[str, str]]:
@@ -301,14 +288,14 @@ class Workspace:
 
         Call with the lock held; returns the worktrees that remain registered.
         """
-        await self._git("worktree", "prune", what="worktree prune")
+        await self.git.run("worktree", "prune", what="worktree prune")
         registered = await self._worktrees()
         for path, info in list(registered.items()):
             # `git worktree add` locks a new worktree "initializing" until its checkout finished.
             if info.get("locked") == "initializing" and path.is_relative_to(self.worktrees_dir):
                 log.warning("workspace.half_created_worktree_removed", extra={"path": str(path)})
                 args = ("worktree", "remove", "--force", "--force", str(path))
-                await self._git(*args, what=f"removing half-created worktree {path}")
+                await self.git.run(*args, what=f"removing half-created worktree {path}")
                 del registered[path]
         tickets = self.worktrees_dir / "ticket"
         for path in sorted(tickets.iterdir()) if tickets.is_dir() else ():
@@ -318,13 +305,13 @@ class Workspace:
 
     async def _worktrees(self) -> dict[Path, dict[str, str]]:
         """Registered worktrees by path, with their porcelain fields (`branch`, `locked`)."""
-        listing = await self._git("worktree", "list", "--porcelain", "-z", what="worktree list")
+        listing = await self.git.run("worktree", "list", "--porcelain", "-z", what="worktree list")
         records = (r.strip("\0").split("\0") for r in listing.output.split("\0\0"))
         fields = (dict(f.partition(" ")[::2] for f in record if f) for record in records)
         return {Path(f["worktree"]): f for f in fields if "worktree" in f}
 
     async def _has_origin(self) -> bool:
-        remotes = await self._git("remote", what="listing remotes")
+        remotes = await self.git.run("remote", what="listing remotes")
         return "origin" in remotes.output.split()
 
     async def _base_ref(self, base: str) -> str:
@@ -333,40 +320,7 @@ class Workspace:
         return f"refs/{'remotes/origin' if origin else 'heads'}/{check_base(base)}"
 
     async def _ok(self, *args: str) -> bool:
-        return (await self._git(*args, check=False)).ok
-
-    async def _git(
-        self,
-        *args: str,
-        what: str = "",
-        cwd: Path | None = None,
-        net: bool = False,
-        check: bool = True,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
-        """Run git (in the shared clone unless `cwd`); `net` commands get the token."""
-        result = await run_command(
-            ["git", *args], cwd=cwd or self.repo, timeout_s=self.timeout_s, env=self._env(net, env)
-        )
-        if check and not result.ok:
-            message = f"{what or 'git ' + args[0]} failed: {result.describe()}\n{result.tail(2000)}"
-            raise WorkspaceError(message, result=result)
-        return result
-
-    def _env(self, net: bool, extra: dict[str, str] | None) -> dict[str, str]:
-        # LC_ALL=C: git's messages, and the "initializing" lock reason, are never translated.
-        env = child_env({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})})
-        for name in _LOCATOR_ENV:
-            env.pop(name, None)
-        config = list(_SAFE_CONFIG)
-        if net and self._token:
-            # An empty value resets helpers from other scopes; ours reads the token from the env.
-            config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
-            env[TOKEN_ENV] = self._token
-        env["GIT_CONFIG_COUNT"] = str(len(config))
-        for i, (key, value) in enumerate(config):
-            env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
-        return env
+        return (await self.git.run(*args, check=False)).ok
 
 
 def _remove_tree(path: Path) -> None:

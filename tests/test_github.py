@@ -71,6 +71,26 @@ async def test_token_only_in_ghs_environment(shim: GhShim, tmp_path: Path) -> No
     assert TOKEN not in json.dumps(shim.calls())
 
 
+async def test_gh_never_reads_the_config_in_home(
+    shim: GhShim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's programs can write `~/.config/gh/config.yml`; with `http_unix_socket: <a
+    socket of theirs>` there, gh (2.23, checked by hand) sends its API requests, token and all,
+    to that socket. With a token, gh gets an empty configuration directory of its own."""
+    home = tmp_path / "home"
+    (home / ".config" / "gh").mkdir(parents=True)
+    (home / ".config" / "gh" / "config.yml").write_text("http_unix_socket: /tmp/agent.sock\n")
+    monkeypatch.setenv("HOME", str(home))
+
+    await open_pr(shim, tmp_path)
+    await open_pr(shim, tmp_path)
+
+    dirs = [call.get("config_dir") for call in shim.calls()]
+    assert len(dirs) == 4 and all(d and d["files"] == [] for d in dirs)
+    paths = {Path(d["path"]) for d in dirs if d}
+    assert not [p for p in paths if p.is_relative_to(home) or p.exists()]
+
+
 async def test_draft_pr_is_marked_ready_once_the_gates_pass(shim: GhShim, tmp_path: Path) -> None:
     await open_pr(shim, tmp_path, draft=True)
     assert "--draft" in shim.calls()[1]["argv"]

@@ -9,12 +9,12 @@ from app.agent.sessions import (
     AgentResult,
     Finding,
     Review,
-    WarmClient,
     fix,
     implement,
     review,
     start_warm,
 )
+from app.agent.warm_client import WarmClient
 
 __all__ = [
     "RULES",

@@ -3,7 +3,8 @@
 Every tool call is judged by the rules in order; the first that objects denies the call, and its
 name is recorded on the run with the tool and its input. A deployment extends the rules with
 settings, not code (`app.agent.calls.Policy`): AGENT_DENY_COMMANDS adds commands the agent's
-Bash may not run, ALLOW_WORKFLOW_EDITS lets the agent change CI definitions.
+Bash may not run, ALLOW_WORKFLOW_EDITS lets the agent change CI definitions. The git rules'
+checks are in `app.agent.git_rules`.
 
 File tools are judged on the resolved path (symlinks and `..` followed), which is exact. Bash is
 judged on the command text (`app.agent.shell`), which is best effort: it stops the model from
@@ -31,28 +32,19 @@ from app.agent.calls import (
     WRITE_TOOLS,
     ToolCall,
 )
+from app.agent.git_rules import (
+    no_git_config_change,
+    no_git_hooks,
+    no_git_push_or_commit,
+    no_git_remote_change,
+    no_shared_git_change,
+)
 from app.config import is_secret_env_name
 
 PRIVILEGE_TOOLS = frozenset({"sudo", "su", "doas", "pkexec", "nsenter", "chroot"})
 GITHUB_CLIS = frozenset({"gh", "hub"})
 DOWNLOADERS = frozenset({"curl", "wget"})
 SHELL_READERS = shell.SHELLS | {"source", "."}
-GIT_OPTIONS_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace"})
-GIT_REMOTE_READ_ONLY = frozenset({"-v", "--verbose", "show", "get-url"})
-GIT_CONFIG_READS = frozenset(
-    {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "-l", "--list", "get", "list"}
-)
-GIT_BRANCH_CHANGES = frozenset(
-    {"-d", "-D", "--delete", "-m", "-M", "--move", "-c", "-C", "--copy", "-f", "--force"}
-)
-GIT_HOOKS = re.compile(
-    r"\.git/hooks|hookspath|git-path\s+hooks|(?:^|/)hooks/(?:applypatch-msg|pre-applypatch|"
-    r"post-applypatch|pre-commit|pre-merge-commit|prepare-commit-msg|commit-msg|post-commit|"
-    r"pre-rebase|post-checkout|post-merge|pre-push|pre-receive|update|proc-receive|post-receive|"
-    r"post-update|reference-transaction|push-to-checkout|pre-auto-gc|post-rewrite|"
-    r"sendemail-validate|fsmonitor-watchman|post-index-change)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
 _CREDENTIAL_TEXT = re.compile(
     r"(?:^|[\s/'\"=:])(?:" + "|".join(map(re.escape, CREDENTIAL_LOCATIONS)) + r")(?![\w.-])"
 )
@@ -173,62 +165,6 @@ def _no_github_cli(argv: list[str]) -> str | None:
     return None
 
 
-def _git_subcommand(argv: list[str]) -> tuple[str, list[str]] | None:
-    if argv[0] != "git":
-        return None
-    args = argv[1:]
-    while args and args[0].startswith("-"):
-        args = args[2:] if args[0] in GIT_OPTIONS_WITH_VALUE else args[1:]
-    return (args[0], args[1:]) if args else None
-
-
-def _no_git_push_or_commit(argv: list[str]) -> str | None:
-    sub = _git_subcommand(argv)
-    if sub and sub[0] in ("push", "commit"):
-        return f"the pipeline runs `git {sub[0]}` itself; leave your changes uncommitted"
-    return None
-
-
-def _no_git_remote_change(argv: list[str]) -> str | None:
-    sub = _git_subcommand(argv)
-    if sub and sub[0] == "remote" and not set(sub[1]) <= GIT_REMOTE_READ_ONLY:
-        return "git remotes are managed by the pipeline"
-    return None
-
-
-def _no_git_config_change(argv: list[str]) -> str | None:
-    sub = _git_subcommand(argv)
-    if sub and sub[0].startswith("credential"):
-        return "git credentials are out of bounds for the agent"
-    if sub and sub[0] == "config":
-        args = sub[1]
-        reads = bool(set(args) & GIT_CONFIG_READS) or (len(args) == 1 and args[0][:1] != "-")
-        if not reads:
-            return "git configuration (credentials, hooks, remotes) is managed by the pipeline"
-    return None
-
-
-def _no_shared_git_change(argv: list[str]) -> str | None:
-    """Worktrees and branches live in the clone shared by every ticket."""
-    sub = _git_subcommand(argv)
-    if sub is None:
-        return None
-    name, args = sub
-    changes = (
-        (name == "worktree" and args[:1] != ["list"])
-        or (name == "branch" and bool(set(args) & GIT_BRANCH_CHANGES))
-        or name in ("update-ref", "replace")
-        or (name == "symbolic-ref" and len([a for a in args if not a.startswith("-")]) > 1)
-    )
-    return "worktrees and branches are shared with other tickets" if changes else None
-
-
-def _no_git_hooks(call: ToolCall) -> str | None:
-    if GIT_HOOKS.search(call.command):
-        return "git hooks are managed by the pipeline"
-    return None
-
-
 def _no_download_to_shell(call: ToolCall) -> str | None:
     names = {command.name for command in call.commands}
     if names & DOWNLOADERS and names & SHELL_READERS:
@@ -272,18 +208,18 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "bash-git-push-commit",
         BASH,
-        _bash_command(_no_git_push_or_commit),
+        _bash_command(no_git_push_or_commit),
         "no git push or commit: the pipeline does both",
     ),
-    Rule("bash-git-remote", BASH, _bash_command(_no_git_remote_change), "no git remote changes"),
-    Rule("bash-git-config", BASH, _bash_command(_no_git_config_change), "no git config writes"),
+    Rule("bash-git-remote", BASH, _bash_command(no_git_remote_change), "no git remote changes"),
+    Rule("bash-git-config", BASH, _bash_command(no_git_config_change), "no git config writes"),
     Rule(
         "bash-git-shared",
         BASH,
-        _bash_command(_no_shared_git_change),
+        _bash_command(no_shared_git_change),
         "no changes to worktrees or other branches of the shared clone",
     ),
-    Rule("bash-git-hooks", BASH, _no_git_hooks, "no git hooks"),
+    Rule("bash-git-hooks", BASH, no_git_hooks, "no git hooks"),
     Rule("bash-download-to-shell", BASH, _no_download_to_shell, "no curl | sh"),
     Rule("deny-list", BASH, _not_on_deny_list, "AGENT_DENY_COMMANDS"),
 )

@@ -3,16 +3,18 @@
 The document is untrusted JSON: every field may be missing or of the wrong type. Unknown node
 types render their children (or their `text`), so a new Atlassian node type degrades to plain text.
 Depth is capped (`MAX_DEPTH`, then plain text without recursion) and so is the number of nodes
-rendered (`MAX_NODES`), so a hostile document cannot exhaust the stack or the CPU.
+rendered (`MAX_NODES`), so a hostile document cannot exhaust the stack or the CPU. This module
+walks the tree and lays out blocks; nodes without children to walk are in `app.jira.adf_leaves`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from app.jira.text import code_span, fence, link, plain_text, quote
+from app.jira import adf_leaves
+from app.jira.adf_leaves import Attrs, Content, Node
+from app.jira.text import plain_text, quote
 
 MAX_DEPTH = 48
 MAX_NODES = 50_000
@@ -28,9 +30,6 @@ class _Budget:
     nodes: int = 0
 
 
-Node = dict[object, object]
-Attrs = dict[object, object]
-Content = list[object]
 Handler = Callable[[Node, Attrs, Content, _Budget, int], str]
 
 
@@ -105,63 +104,14 @@ def _inline(content: Content, budget: _Budget, depth: int) -> str:
     return out
 
 
-def _text(node: Node, *_: object) -> str:
-    text = node.get("text")
-    if not isinstance(text, str) or not text:
-        return ""
-    marks = node.get("marks")
-    kinds: set[str] = set()
-    href = ""
-    for mark in marks if isinstance(marks, list) else []:
-        if not isinstance(mark, dict) or not isinstance(mark.get("type"), str):
-            continue
-        kinds.add(str(mark["type"]))
-        mark_attrs = mark.get("attrs")
-        if mark["type"] == "link" and isinstance(mark_attrs, dict):
-            url = mark_attrs.get("href")
-            href = url if isinstance(url, str) else ""
-    core = text.strip()
-    if not core or not kinds:
-        return text
-    lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()) :]
-    if "code" in kinds:
-        core = code_span(core)
-    if "strike" in kinds:
-        core = f"~~{core}~~"
-    if "em" in kinds:
-        core = f"*{core}*"
-    if "strong" in kinds:
-        core = f"**{core}**"
-    if href:
-        core = link(core, href)
-    return lead + core + trail
-
-
-def _attr(attrs: Attrs, *names: str) -> str:
-    """The first of `names` that is a non-empty string in attrs."""
-    for name in names:
-        value = attrs.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
-def _int_attr(attrs: Attrs, name: str, default: int, low: int, high: int) -> int:
-    value = attrs.get(name)
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-        return value
-    return default
-
-
 def _heading(_n: Node, attrs: Attrs, content: Content, b: _Budget, d: int) -> str:
-    level = _int_attr(attrs, "level", 1, 1, 6)
+    level = adf_leaves.int_attr(attrs, "level", 1, 1, 6)
     return "#" * level + " " + _inline(content, b, d).replace("\n", " ").strip()
 
 
 def _list(node: Node, attrs: Attrs, content: Content, b: _Budget, d: int) -> str:
     ordered = node.get("type") == "orderedList"
-    number = _int_attr(attrs, "order", 1, 0, 999_999)
+    number = adf_leaves.int_attr(attrs, "order", 1, 0, 999_999)
     items = []
     for child in content:
         if isinstance(child, dict) and child.get("type") == "listItem":
@@ -203,15 +153,6 @@ def _hang(marker: str, body: str) -> str:
     return "\n".join([first, *(pad + line if line else "" for line in lines[1:])])
 
 
-def _code_block(_n: Node, attrs: Attrs, content: Content, *_: object) -> str:
-    code = "".join(
-        str(child["text"])
-        for child in content
-        if isinstance(child, dict) and isinstance(child.get("text"), str)
-    )
-    return fence(code, _attr(attrs, "language"))
-
-
 def _table(_n: Node, _a: Attrs, content: Content, b: _Budget, d: int) -> str:
     grid: list[list[str]] = []
     for row in content:
@@ -233,30 +174,8 @@ def _cell(cell: Node, budget: _Budget, depth: int) -> str:
     return " ".join(line.strip() for line in text.split("\n") if line.strip()).replace("|", "\\|")
 
 
-def _media(_n: Node, attrs: Attrs, *_: object) -> str:
-    name = _attr(attrs, "alt", "url", "id")
-    return f"[attachment: {name}]" if name else "[attachment]"
-
-
-def _card(_n: Node, attrs: Attrs, *_: object) -> str:
-    url = _attr(attrs, "url")
-    data = attrs.get("data")
-    if not url and isinstance(data, dict):
-        url = _attr(data, "url")
-    return link("", url) if url else ""
-
-
-def _date(_n: Node, attrs: Attrs, *_: object) -> str:
-    stamp = attrs.get("timestamp")
-    try:
-        seconds = int(str(stamp)) / 1000
-        return datetime.fromtimestamp(seconds, tz=UTC).date().isoformat()
-    except (ValueError, OverflowError, OSError):  # int(str(x)) of >4300 digits is a ValueError
-        return stamp if isinstance(stamp, str) else ""
-
-
 def _expand(_n: Node, attrs: Attrs, content: Content, b: _Budget, d: int) -> str:
-    title = _attr(attrs, "title")
+    title = adf_leaves.attr(attrs, "title")
     body = _children(content, b, d)
     return f"**{title}**\n\n{body}" if title else body
 
@@ -265,36 +184,26 @@ def _constant(value: str) -> Handler:
     return lambda *_: value
 
 
-def _mention(_n: Node, attrs: Attrs, *_: object) -> str:
-    name = _attr(attrs, "text", "id")
-    return "@" + name.lstrip("@") if name else ""
-
-
-def _status(_n: Node, attrs: Attrs, *_: object) -> str:
-    text = _attr(attrs, "text")
-    return f"[{text}]" if text else ""
-
-
 _HANDLERS: dict[str, Handler] = {
     "doc": lambda _n, _a, content, b, d: _children(content, b, d),
     "paragraph": lambda _n, _a, content, b, d: _inline(content, b, d),
-    "text": _text,
+    "text": adf_leaves.marked_text,
     "heading": _heading,
     "hardBreak": _constant("\n"),
     "rule": _constant("---"),
-    "mention": _mention,
-    "emoji": lambda _n, attrs, *_: _attr(attrs, "text", "shortName"),
-    "status": _status,
-    "date": _date,
-    "inlineCard": _card,
-    "blockCard": _card,
-    "embedCard": _card,
+    "mention": adf_leaves.mention,
+    "emoji": lambda _n, attrs, *_: adf_leaves.attr(attrs, "text", "shortName"),
+    "status": adf_leaves.status,
+    "date": adf_leaves.date,
+    "inlineCard": adf_leaves.card,
+    "blockCard": adf_leaves.card,
+    "embedCard": adf_leaves.card,
     "bulletList": _list,
     "orderedList": _list,
     "listItem": lambda _n, _a, content, b, d: _children(content, b, d),
     "taskList": _task_list,
     "decisionList": _task_list,
-    "codeBlock": _code_block,
+    "codeBlock": adf_leaves.code_block,
     "blockquote": lambda _n, _a, content, b, d: quote(_children(content, b, d)),
     "panel": lambda _n, _a, content, b, d: _children(content, b, d),
     "expand": _expand,
@@ -302,8 +211,8 @@ _HANDLERS: dict[str, Handler] = {
     "table": _table,
     "mediaSingle": lambda _n, _a, content, b, d: _lines(content, b, d),
     "mediaGroup": lambda _n, _a, content, b, d: _lines(content, b, d),
-    "media": _media,
-    "mediaInline": _media,
+    "media": adf_leaves.media,
+    "mediaInline": adf_leaves.media,
     "placeholder": _constant(""),
     "extension": _constant(""),
     "inlineExtension": _constant(""),

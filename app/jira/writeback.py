@@ -23,9 +23,8 @@ made only when the account we write as (`/myself`) is in IGNORE_ACCOUNT_IDS, and
 skipped, with the reason on the run. Remote links are no field of the issue, and Jira's
 webhooks have no event for them; the bot in IGNORE_ACCOUNT_IDS covers a site that differs.
 
-The run record's `jira` section: `comment_id` (and `comment_creating` while a creation is
-unconfirmed), `remote_link` (the PR URL linked), `transitions` (each one's outcome), `errors`
-(the latest failures) and `synced` (what the latest sync wrote: `running:<stage>` or the status).
+What a run's write-back keeps, and the run record's `jira` section it saves, are in
+`app.jira.writeback_state`.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import contextvars
 import copy
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.config import Settings
@@ -44,27 +42,13 @@ from app.jira.client import JiraClient, JiraError
 from app.jira.comment import CommentContext, build_comment
 from app.jira.document import to_adf, to_wiki
 from app.jira.transitions import retrigger_risk, transition_by_name
-from app.pipeline.runs import Run, RunStore, utcnow
+from app.jira.writeback_state import RunState
+from app.pipeline.runs import Run, RunStore
 
 log = logging.getLogger("auto_code.jira")
 
-MAX_ERRORS = 20
-"""Write-back errors kept on a run (the latest)."""
 CLOSE_GRACE_S = 5.0
 """How long a stopping service lets writes in flight finish."""
-
-
-@dataclass
-class _RunState:
-    run: Run
-    jira: dict[str, Any]
-    """The run record's `jira` section, as this process last wrote it."""
-    stage: str | None = None
-    dirty: bool = True
-    shown: object = None
-    """The comment body last written."""
-    blocked: set[str] = field(default_factory=set)
-    """Operations Jira refused for good (401, 403, 404, ...): not tried again for this run."""
 
 
 class JiraWriteBack:
@@ -73,7 +57,7 @@ class JiraWriteBack:
     def __init__(self, settings: Settings, store: RunStore) -> None:
         self.settings = settings
         self.store = store
-        self._runs: dict[str, _RunState] = {}
+        self._runs: dict[str, RunState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jira: JiraClient | None = None
@@ -116,7 +100,7 @@ class JiraWriteBack:
         state = self._runs.get(run.id)
         if state is None:
             jira = copy.deepcopy(run.record.get("jira") or {})
-            state = self._runs[run.id] = _RunState(run=run, jira=jira)
+            state = self._runs[run.id] = RunState(run=run, jira=jira)
         state.run, state.stage, state.dirty = run, stage, True
         if run.id not in self._tasks:
             self._loop = asyncio.get_running_loop()
@@ -126,7 +110,7 @@ class JiraWriteBack:
                 self._drain(state), name=f"jira-{run.id}", context=contextvars.Context()
             )
 
-    async def _drain(self, state: _RunState) -> None:
+    async def _drain(self, state: RunState) -> None:
         run_id = state.run.id
         while True:
             try:
@@ -136,7 +120,7 @@ class JiraWriteBack:
                     state.dirty = False
                     await self._sync(self._jira, state)
             except Exception:
-                log.exception("jira_writeback_crashed", extra=self._fields(state))
+                log.exception("jira_writeback_crashed", extra=state.log_fields())
             if not state.dirty:
                 break
         # No await from the check above to here: an offer made meanwhile found this task.
@@ -144,7 +128,7 @@ class JiraWriteBack:
         if state.run.status.terminal:
             self._runs.pop(run_id, None)
 
-    async def _sync(self, jira: JiraClient, state: _RunState) -> None:
+    async def _sync(self, jira: JiraClient, state: RunState) -> None:
         s = self.settings
         await self._attempt(jira, state, "comment", self._write_comment)
         if s.jira_transition_on_start:
@@ -153,14 +137,14 @@ class JiraWriteBack:
             await self._attempt(jira, state, "remote_link", self._link_pull_request)
             if s.jira_transition_on_pr and state.run.status.terminal:
                 await self._attempt(jira, state, "transition_pr", self._transition_on_pr)
-        self._save(state, synced=self._synced(state))
+        state.save(self.store, synced=state.synced())
 
     async def _attempt(
         self,
         jira: JiraClient,
-        state: _RunState,
+        state: RunState,
         operation: str,
-        do: Callable[[JiraClient, _RunState], Awaitable[None]],
+        do: Callable[[JiraClient, RunState], Awaitable[None]],
     ) -> None:
         if operation in state.blocked:
             return
@@ -169,12 +153,12 @@ class JiraWriteBack:
         except JiraError as exc:
             if exc.refused:
                 state.blocked.add(operation)
-            self._record_error(state, operation, str(exc), exc.status)
+            state.record_error(self.store, operation, str(exc), exc.status)
         except Exception as exc:
-            log.exception("jira_writeback_error", extra=self._fields(state))
-            self._record_error(state, operation, f"{type(exc).__name__}: {exc}", None)
+            log.exception("jira_writeback_error", extra=state.log_fields())
+            state.record_error(self.store, operation, f"{type(exc).__name__}: {exc}", None)
 
-    async def _write_comment(self, jira: JiraClient, state: _RunState) -> None:
+    async def _write_comment(self, jira: JiraClient, state: RunState) -> None:
         run = state.run
         blocks = build_comment(run, state.stage, self._context(run))
         body: object = to_adf(blocks) if jira.api_version == 3 else to_wiki(blocks)
@@ -189,15 +173,15 @@ class JiraWriteBack:
             except JiraError as exc:
                 if exc.status != 404:
                     raise
-                log.info("jira_comment_gone", extra={**self._fields(state), "comment": comment_id})
+                log.info("jira_comment_gone", extra={**state.log_fields(), "comment": comment_id})
                 comment_id = None
         if comment_id is None:
-            self._save(state, comment_creating=True)
+            state.save(self.store, comment_creating=True)
             comment_id = await jira.add_comment(run.ticket, body)
-            log.info("jira_comment_created", extra={**self._fields(state), "comment": comment_id})
+            log.info("jira_comment_created", extra={**state.log_fields(), "comment": comment_id})
         state.shown = body
         if state.jira.get("comment_id") != comment_id or state.jira.get("comment_creating"):
-            self._save(state, comment_id=comment_id, comment_creating=None)
+            state.save(self.store, comment_id=comment_id, comment_creating=None)
 
     async def _find_comment(self, jira: JiraClient, run: Run) -> str | None:
         """The comment an interrupted creation may have left: the newest one naming the run."""
@@ -206,19 +190,19 @@ class JiraWriteBack:
                 return str(comment["id"])
         return None
 
-    async def _transition_on_start(self, jira: JiraClient, state: _RunState) -> None:
+    async def _transition_on_start(self, jira: JiraClient, state: RunState) -> None:
         assert self.settings.jira_transition_on_start
         await self._transition(jira, state, "start", self.settings.jira_transition_on_start)
 
-    async def _transition_on_pr(self, jira: JiraClient, state: _RunState) -> None:
+    async def _transition_on_pr(self, jira: JiraClient, state: RunState) -> None:
         assert self.settings.jira_transition_on_pr
         await self._transition(jira, state, "pr", self.settings.jira_transition_on_pr)
 
-    async def _transition(self, jira: JiraClient, state: _RunState, when: str, name: str) -> None:
+    async def _transition(self, jira: JiraClient, state: RunState, when: str, name: str) -> None:
         """Once per run: the transition named in the settings, unless it would start a run."""
         if when in state.jira.get("transitions", {}):
             return
-        fields = {**self._fields(state), "transition": name}
+        fields = {**state.log_fields(), "transition": name}
         if self.settings.trigger_label is None and self._me is None:
             self._me = await jira.myself()
         unsafe = retrigger_risk(
@@ -237,9 +221,9 @@ class JiraWriteBack:
                 )
             else:
                 log.info("jira_transitioned", extra=fields)
-        self._save(state, transitions={**state.jira.get("transitions", {}), when: outcome})
+        state.save(self.store, transitions={**state.jira.get("transitions", {}), when: outcome})
 
-    async def _link_pull_request(self, jira: JiraClient, state: _RunState) -> None:
+    async def _link_pull_request(self, jira: JiraClient, state: RunState) -> None:
         record = state.run.record
         url = record["pr_url"]
         if state.jira.get("remote_link") == url:
@@ -259,8 +243,8 @@ class JiraWriteBack:
                 },
             },
         )
-        log.info("jira_remote_link", extra={**self._fields(state), "url": url})
-        self._save(state, remote_link=url)
+        log.info("jira_remote_link", extra={**state.log_fields(), "url": url})
+        state.save(self.store, remote_link=url)
 
     def _context(self, run: Run) -> CommentContext:
         s = self.settings
@@ -268,50 +252,6 @@ class JiraWriteBack:
         return CommentContext(
             status_url=status_url, trigger_label=s.trigger_label, secrets=s.secret_values()
         )
-
-    @staticmethod
-    def _synced(state: _RunState) -> str:
-        """What the latest sync wrote: `running:<stage>`, or the run's final status."""
-        run = state.run
-        return run.status.value if run.status.terminal else f"running:{state.stage}"
-
-    def _record_error(
-        self, state: _RunState, operation: str, message: str, status: int | None
-    ) -> None:
-        log.warning(
-            "jira_writeback_failed",
-            extra={
-                **self._fields(state),
-                "operation": operation,
-                "status": status,
-                "error": message,
-            },
-        )
-        entry = {"operation": operation, "message": message, "status": status, "at": _now()}
-        errors = [*state.jira.get("errors", []), entry][-MAX_ERRORS:]
-        self._save(state, errors=errors)
-
-    def _save(self, state: _RunState, **changes: Any) -> None:
-        """Apply `changes` (None removes a key) and write the section to the run record.
-
-        Called on the loop, like the stages' own bookkeeping: the record is read, changed and
-        written back in one call, so a write from another thread could lose a stage's update.
-        """
-        for key, value in changes.items():
-            if value is None:
-                state.jira.pop(key, None)
-            else:
-                state.jira[key] = value
-        section = copy.deepcopy(state.jira)
-        self.store.update(state.run.id, mutate=lambda record: record.__setitem__("jira", section))
-
-    @staticmethod
-    def _fields(state: _RunState) -> dict[str, Any]:
-        return {"run_id": state.run.id, "ticket": state.run.ticket}
-
-
-def _now() -> str:
-    return utcnow().isoformat()
 
 
 def from_settings(settings: Settings, store: RunStore) -> list[JiraWriteBack]:

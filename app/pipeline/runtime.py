@@ -18,7 +18,7 @@ from app.workspace import Workspace
 if TYPE_CHECKING:
     from dbos import Queue
 
-    from app.agent.sessions import WarmClient
+    from app.agent.warm_client import WarmClient
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 Every stage function takes the runtime and the run id, records itself on the run (see
 `tracking.tracked_stage`) and returns a JSON-safe dict; errors come back as `{"error": {...}}`.
+The gates and the fix that answers a failing one are in `app.pipeline.gates`, on the same helpers.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from app.pipeline.tracking import describe_error, tracked_stage
 log = logging.getLogger("auto_code.pipeline")
 
 
-def _run(rt: Runtime, run_id: str) -> Run:
+def load_run(rt: Runtime, run_id: str) -> Run:
     run = rt.store.get(run_id)
     if run is None:
         raise KeyError(run_id)
     return run
 
 
-async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+async def guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """Await a stage body; return its result, or its error as data (steps never raise)."""
     try:
         return await coro
@@ -71,7 +72,7 @@ def guard_policy(rt: Runtime) -> Policy:
 
 async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
+        run = load_run(rt, run_id)
         async with tracked_stage(rt, run_id, "workspace") as stage:
             await rt.workspace.sync()
             base = await choose_base(rt)
@@ -83,7 +84,7 @@ async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
         )
         return {"worktree": str(worktree), "branch": branch, "base": base}
 
-    return await _guarded(body())
+    return await guarded(body())
 
 
 async def choose_base(rt: Runtime) -> str:
@@ -114,7 +115,7 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     """Start the agent's CLI while the repository is being prepared, so its start-up is hidden."""
 
     async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
+        run = load_run(rt, run_id)
         async with tracked_stage(rt, run_id, "setup") as stage:
             if run_id not in rt.warm:
                 rt.warm[run_id] = await sessions.start_warm(
@@ -133,7 +134,7 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
             prompt = prompts.implementation_prompt(run.job)
         return {"prompt": prompt, "config": config_record(config)}
 
-    return await _guarded(body())
+    return await guarded(body())
 
 
 async def discard_warm(rt: Runtime, run_id: str) -> None:
@@ -143,7 +144,7 @@ async def discard_warm(rt: Runtime, run_id: str) -> None:
         await warm.close()
 
 
-def _account(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) -> None:
+def record_session(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) -> None:
     """Add a session's cost and turns to the run's totals."""
 
     def add(record: dict[str, Any]) -> None:
@@ -165,7 +166,7 @@ def _account(rt: Runtime, run_id: str, result: sessions.AgentResult, role: str) 
 
 async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
+        run = load_run(rt, run_id)
         async with tracked_stage(rt, run_id, "implement") as stage:
             warm = rt.warm.pop(run_id, None)
             stage.detail["warm"] = warm is not None
@@ -177,7 +178,7 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
                 warm=warm,
                 policy=guard_policy(rt),
             )
-            _account(rt, run_id, result, "implement")
+            record_session(rt, run_id, result, "implement")
             rt.store.update(run_id, session_id=result.session_id, agent_summary=result.text)
             if result.is_error:
                 raise sessions.incomplete(result, rt.settings)
@@ -185,115 +186,12 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
             stage.detail.update(session_id=result.session_id, has_changes=changed)
         return {"session_id": result.session_id, "summary": result.text, "has_changes": changed}
 
-    return await _guarded(body())
-
-
-async def run_gate(
-    rt: Runtime, run_id: str, worktree: Path, gate: str, config: dict[str, Any], attempt: int
-) -> dict[str, Any]:
-    """Run one gate. `feedback` is what a failing gate sends back to the agent."""
-
-    async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
-        name = gate if attempt == 0 else f"{gate}#{attempt}"
-        async with tracked_stage(rt, run_id, name) as stage:
-            if gate == "review":
-                outcome = await _review(rt, run, worktree, config)
-            else:
-                result = await checks.run_gate(
-                    gate,
-                    config["commands"][gate],
-                    cwd=worktree,
-                    env=child_env(),
-                    timeout_s=rt.settings.check_timeout_s,
-                )
-                outcome = {
-                    "status": result.status,
-                    "feedback": result.output_tail,
-                    "detail": {
-                        "command": list(result.command or ()),
-                        "exit_code": result.exit_code,
-                        "duration_s": round(result.duration_s, 3),
-                        "output_tail": result.output_tail,
-                    },
-                }
-            stage.detail["gate"] = outcome["status"]
-            if outcome["status"] == "failed":
-                stage.status = "failed"
-        remaining = rt.settings.max_budget_usd - float(_run(rt, run_id).record.get("cost_usd", 0.0))
-        outcome["can_fix"] = remaining > 0.01
-
-        def record_gate(record: dict[str, Any]) -> None:
-            record.setdefault("gates", {})[gate] = {
-                "status": outcome["status"],
-                "fix_rounds": attempt,
-                **outcome.get("detail", {}),
-            }
-
-        rt.store.update(run_id, mutate=record_gate)
-        return {
-            "status": outcome["status"],
-            "feedback": outcome.get("feedback", ""),
-            "can_fix": outcome["can_fix"],
-        }
-
-    return await _guarded(body())
-
-
-async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any]) -> dict[str, Any]:
-    if not config["gates"]["review"]:
-        return {"status": "skipped", "detail": {"reason": "disabled in .auto-code.toml"}}
-    diff = await rt.workspace.diff(worktree)
-    review = await sessions.review(
-        diff,
-        worktree=worktree,
-        limits=limits(rt, run),
-        env=agent_credentials(rt),
-        policy=guard_policy(rt),
-    )
-    _account(rt, run.id, review.result, "review")
-    findings = [dict(f) for f in review.findings]
-    return {
-        "status": "failed" if review.has_issues else "passed",
-        "feedback": prompts.format_findings(findings),
-        "detail": {"findings": findings},
-    }
-
-
-async def fix(
-    rt: Runtime,
-    run_id: str,
-    worktree: Path,
-    gate: str,
-    feedback: str,
-    session_id: str,
-    attempt: int,
-) -> dict[str, Any]:
-    """Send a failing gate's findings back into the implementation session (resume)."""
-
-    async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
-        async with tracked_stage(rt, run_id, f"fix_{gate}#{attempt}") as stage:
-            result = await sessions.fix(
-                prompts.fix_prompt(gate, feedback),
-                worktree=worktree,
-                session_id=session_id,
-                limits=limits(rt, run),
-                env=agent_credentials(rt),
-                policy=guard_policy(rt),
-            )
-            _account(rt, run_id, result, f"fix_{gate}")
-            stage.detail.update(session_id=result.session_id, resumed=session_id)
-            if result.session_id:
-                rt.store.update(run_id, session_id=result.session_id)
-        return {"session_id": result.session_id or session_id}
-
-    return await _guarded(body())
+    return await guarded(body())
 
 
 async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
+        run = load_run(rt, run_id)
         async with tracked_stage(rt, run_id, "commit") as stage:
             base = run.record["base"]
             await leaks.check_change(
@@ -309,7 +207,7 @@ async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
         rt.store.update(run_id, commit=sha)
         return {"sha": sha}
 
-    return await _guarded(body())
+    return await guarded(body())
 
 
 async def push(rt: Runtime, run_id: str, worktree: Path, branch: str) -> dict[str, Any]:
@@ -318,14 +216,14 @@ async def push(rt: Runtime, run_id: str, worktree: Path, branch: str) -> dict[st
             await rt.workspace.push(worktree, branch=branch)
         return {"pushed": branch}
 
-    return await _guarded(body())
+    return await guarded(body())
 
 
 async def pull_request(
     rt: Runtime, run_id: str, worktree: Path, base: str, draft: bool
 ) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
-        run = _run(rt, run_id)
+        run = load_run(rt, run_id)
         s = rt.settings
         async with tracked_stage(rt, run_id, "pull_request") as stage:
             pr = await github.find_or_create_pr(
@@ -342,7 +240,7 @@ async def pull_request(
         rt.store.update(run_id, pr_url=pr.url, pr_number=pr.number, draft=draft)
         return {"url": pr.url}
 
-    return await _guarded(body())
+    return await guarded(body())
 
 
 def dry_run_note(rt: Runtime, worktree: Path) -> dict[str, Any]:
@@ -355,7 +253,7 @@ async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, 
     Replayed after a crash inside this step, the status is already set: observers are told
     again (their writes are idempotent) so the final Jira comment and trace are not lost.
     """
-    run = _run(rt, run_id)
+    run = load_run(rt, run_id)
     if run.status.terminal:
         await notify_finished(rt.observers, run)
         return

@@ -17,7 +17,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from app.pipeline import stages, tracking
+from app.pipeline import gates, stages, tracking
 from app.pipeline.runs import RunStatus
 from app.pipeline.runtime import current
 
@@ -45,14 +45,14 @@ async def implement_step(run_id: str, worktree: str, prompt: str) -> dict[str, A
 async def gate_step(
     run_id: str, worktree: str, gate: str, config: dict[str, Any], attempt: int
 ) -> dict[str, Any]:
-    return await stages.run_gate(current(), run_id, Path(worktree), gate, config, attempt)
+    return await gates.run_gate(current(), run_id, Path(worktree), gate, config, attempt)
 
 
 @DBOS.step(name="fix")
 async def fix_step(
     run_id: str, worktree: str, gate: str, feedback: str, session_id: str, attempt: int
 ) -> dict[str, Any]:
-    return await stages.fix(current(), run_id, Path(worktree), gate, feedback, session_id, attempt)
+    return await gates.fix(current(), run_id, Path(worktree), gate, feedback, session_id, attempt)
 
 
 @DBOS.step(name="commit")

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.world import FIRST_DRAFT, FIX_ALL, Behaviour, World, make_world, says, writes
+from tests.e2e.world import FIRST_DRAFT, FIX_ALL, Behaviour, World, says, world_fixture, writes
 from tests.fakes.git_repos import rev
 from tests.fakes.service import VENV_BIN
 
-
-@pytest.fixture
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("cli"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("cli", scope="function")
 
 
 def run_cli(

@@ -22,8 +22,8 @@ from tests.e2e.world import (
     WEBHOOK_TOKEN,
     Behaviour,
     World,
-    make_world,
     post_ticket,
+    world_fixture,
     writes,
 )
 from tests.fakes import jira_server
@@ -36,11 +36,7 @@ PUBLIC = "https://auto-code.example.com"
 PR_PREFIX = "https://github.com/acme/widgets/pull/"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("jira"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("jira")
 
 
 @pytest.fixture(scope="module")

@@ -18,23 +18,18 @@ from tests.e2e.world import (
     Behaviour,
     World,
     keeps_working,
-    make_world,
     post_ticket,
     pr_creates,
     runs,
     says,
     worktree_of,
+    world_fixture,
     writes,
 )
 from tests.fakes.git_repos import commit_info, git, rev
 from tests.fakes.service import Service, wait_until
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("e2e"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("e2e")
 
 
 @pytest.fixture(scope="module")

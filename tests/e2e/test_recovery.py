@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
-
-from tests.e2e.world import GOOD, Behaviour, World, make_world, post_ticket, pr_creates, writes
+from tests.e2e.world import GOOD, Behaviour, World, post_ticket, pr_creates, world_fixture, writes
 from tests.fakes.git_repos import git
 from tests.fakes.service import wait_until
 
-
-@pytest.fixture
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("recovery"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("recovery", scope="function")
 
 
 def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -> None:

@@ -17,8 +17,8 @@ from tests.e2e.world import (
     WEBHOOK_TOKEN,
     Behaviour,
     World,
-    make_world,
     post_ticket,
+    world_fixture,
     writes,
 )
 from tests.fakes.model_server import Reply, bash, text, write
@@ -41,11 +41,7 @@ STAGES = [
 AGENT_SPAN = "ClaudeAgentSDK.ClaudeSDKClient.receive_response"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("tracing"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("tracing")
 
 
 @pytest.fixture

@@ -11,9 +11,12 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+import pytest
 
 from tests.fakes.gh_shim import GhShim, install_gh_shim
 from tests.fakes.git_repos import make_origin
@@ -215,6 +218,27 @@ def make_world(root: Path, files: dict[str, str] | None = None) -> World:
     model = Model([])
     model.server.start()
     return World(origin=origin, model=model, gh=install_gh_shim(root), root=root)
+
+
+def world_fixture(
+    name: str,
+    *,
+    scope: Literal["function", "module", "package"] = "module",
+    files: dict[str, str] | None = None,
+) -> object:
+    """The `world` fixture of a test module or package: `world = world_fixture("e2e")`.
+
+    The world is made in a temporary directory called `name`, from `files` (or TARGET_FILES);
+    its model server stops once the last test of `scope` is done with it.
+    """
+
+    @pytest.fixture(scope=scope, name="world")
+    def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+        world = make_world(tmp_path_factory.mktemp(name), files)
+        yield world
+        world.model.server.stop()
+
+    return world
 
 
 def post_ticket(

@@ -7,7 +7,8 @@
     shim.prs()     # pull requests "opened" so far
 
 Run as a script (through the `gh` wrapper) it appends each invocation to `$GH_SHIM_LOG` as a JSON
-line: argv, cwd, whether GH_TOKEN was set (never its value) and the contents of `--body-file`.
+line: argv, cwd, whether GH_TOKEN was set (never its value), the contents of `--body-file` and
+`GH_CONFIG_DIR` with the files in it.
 Pull requests live in `$GH_SHIM_STATE`, so `pr list --head X` finds what `pr create` opened.
 Supported: `--version`, `auth status`, `pr list|create|edit|view|ready`. `GH_SHIM_FAIL="pr create"`
 (or "all") makes matching calls print `GH_SHIM_FAIL_MESSAGE` and exit 1; `GH_SHIM_STALE_LIST=1`
@@ -175,6 +176,9 @@ def main(argv: list[str]) -> int:
     if "body_file" in flags:
         flags["body"] = Path(str(flags["body_file"])).read_text(encoding="utf-8")
     record = {"argv": argv, "cwd": os.getcwd(), "gh_token": bool(os.environ.get("GH_TOKEN"))}
+    config_dir = os.environ.get("GH_CONFIG_DIR")
+    if config_dir:
+        record["config_dir"] = {"path": config_dir, "files": sorted(os.listdir(config_dir))}
     if "body" in flags:
         record["body"] = flags["body"]
     with open(os.environ["GH_SHIM_LOG"], "a", encoding="utf-8") as log:

@@ -7,11 +7,9 @@
     jira.requests                # every request: method, version, route, query, body, auth
     jira.webhooks("PROJ-1")      # what Jira would send to webhooks for the writes so far
 
-It keeps issues (created on first use), their comments, remote links (created, or updated when
-the `globalId` is known: Jira's own idempotency) and status, moved by transitions that are
-offered by name. Authentication is checked like Jira does it: basic auth with the email and API
-token, or a bearer personal access token; anything else is a 401. A v3 comment body must be an
-ADF document and a v2 body a string, or the answer is a 400.
+What it keeps, and what each route does, is `tests.fakes.jira_issues`; this module serves it
+over HTTP. Authentication is checked like Jira does it: basic auth with the email and API token,
+or a bearer personal access token; anything else is a 401.
 
 Faults, matched by a regular expression on `"<METHOD> <route>"` (the route without
 `/rest/api/<n>`, e.g. `POST /issue/BUSY-1/comment`), so one server serves tickets that each
@@ -27,7 +25,6 @@ misbehave in their own way:
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import re
 import threading
@@ -36,17 +33,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.jira_issues import Issues, Request, errors
+
 EMAIL = "auto-code@example.com"
 API_TOKEN = "jira-cloud-api-token-0123456789"
 PAT = "jira-dc-personal-access-token-0123456789"
 BOT_ACCOUNT_ID = "712020:auto-code-bot"
 BOT_NAME = "auto-code-bot"
 
-TRANSITIONS = (
-    {"id": "11", "name": "Start work", "to": {"name": "In Progress"}},
-    {"id": "21", "name": "Ready for review", "to": {"name": "In Review"}},
-    {"id": "31", "name": "Done", "to": {"name": "Done"}},
-)
 _ROUTE = re.compile(r"/rest/api/([23])(/.*)")
 
 
@@ -62,38 +56,13 @@ class Fault:
     act_then_hold: bool = False
 
 
-@dataclass
-class Request:
-    method: str
-    version: int
-    route: str
-    query: dict[str, str]
-    body: Any
-    user: dict[str, Any]
-
-
-@dataclass
-class Issue:
-    key: str
-    summary: str
-    status: str = "To Do"
-    comments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    versions: dict[str, list[Any]] = field(default_factory=dict)
-    """Every body each comment had, by comment id."""
-    links: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-
 class JiraServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._released = threading.Event()
-        self._ids = itertools.count(10000)
         self._requests: list[dict[str, Any]] = []
-        self._issues: dict[str, Issue] = {}
+        self._issues = Issues()
         self._faults: list[Fault] = []
-        self.missing: set[str] = set()
-        """Keys answered with 404, as Jira does for an issue we may not see."""
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,7 +121,7 @@ class JiraServer:
 
     def comments(self, key: str) -> list[dict[str, Any]]:
         with self._lock:
-            issue = self._issues.get(key)
+            issue = self._issues.by_key.get(key)
             if issue is None:
                 return []
             found = [{**c, "versions": issue.versions[c["id"]]} for c in issue.comments.values()]
@@ -161,29 +130,24 @@ class JiraServer:
     def delete_comment(self, key: str, comment_id: str) -> None:
         """What a person deleting the bot's comment in Jira does."""
         with self._lock:
-            del self._issue(key).comments[comment_id]
+            del self._issues.issue(key).comments[comment_id]
 
     def remote_links(self, key: str) -> list[dict[str, Any]]:
         with self._lock:
-            issue = self._issues.get(key)
+            issue = self._issues.by_key.get(key)
             return [json.loads(json.dumps(link)) for link in issue.links.values()] if issue else []
 
     def status(self, key: str) -> str:
         with self._lock:
-            return self._issue(key).status
+            return self._issues.issue(key).status
 
     def webhooks(self, key: str) -> list[dict[str, Any]]:
         """The webhook bodies Jira would send for the writes made to `key` so far."""
         with self._lock:
-            issue = self._issues.get(key)
+            issue = self._issues.by_key.get(key)
             return json.loads(json.dumps(issue.events)) if issue else []
 
     # --- request handling (called by the handler threads) -----------------------------------
-
-    def _issue(self, key: str) -> Issue:
-        if key not in self._issues:
-            self._issues[key] = Issue(key=key, summary=f"Ticket {key}")
-        return self._issues[key]
 
     def _fault_for(self, what: str) -> Fault | None:
         with self._lock:
@@ -193,114 +157,6 @@ class JiraServer:
                         fault.times -= 1
                     return fault
         return None
-
-    def _handle(self, request: Request) -> tuple[int, Any]:
-        method, route = request.method, request.route
-        parts = route.strip("/").split("/")
-        if route == "/myself" and method == "GET":
-            return 200, request.user
-        if len(parts) < 3 or parts[0] != "issue":
-            return 404, _errors(f"no route {method} {route}")
-        key, resource, rest = parts[1], parts[2], parts[3:]
-        with self._lock:
-            if key in self.missing:
-                return 404, _errors("Issue does not exist or you do not have permission to see it.")
-            issue = self._issue(key)
-            if resource == "comment":
-                return self._comment(issue, request, rest)
-            if resource == "remotelink" and method == "POST":
-                return self._remote_link(issue, request.body)
-            if resource == "transitions":
-                return self._transition(issue, request)
-        return 404, _errors(f"no route {method} {route}")
-
-    def _comment(self, issue: Issue, request: Request, rest: list[str]) -> tuple[int, Any]:
-        method, version, user = request.method, request.version, request.user
-        if method == "GET" and not rest:
-            comments = list(issue.comments.values())
-            if request.query.get("orderBy") == "-created":
-                comments.reverse()
-            return 200, {"comments": comments, "total": len(comments), "startAt": 0}
-        if method in ("POST", "PUT"):
-            text = request.body.get("body") if isinstance(request.body, dict) else None
-            if (version == 3 and not isinstance(text, dict)) or (
-                version == 2 and not isinstance(text, str)
-            ):
-                return 400, _errors("Comment body is not valid!")
-        if method == "POST" and not rest:
-            comment_id = str(next(self._ids))
-            comment = {"id": comment_id, "body": text, "author": user}
-            issue.comments[comment_id] = comment
-            issue.versions[comment_id] = [text]
-            self._event(issue, "comment_created", "issue_commented", user, comment=comment)
-            return 201, comment
-        if method in ("GET", "PUT") and len(rest) == 1:
-            comment = issue.comments.get(rest[0])
-            if comment is None:
-                return 404, _errors("Can not find a comment for the id.")
-            if method == "PUT":
-                comment["body"] = text
-                issue.versions[comment["id"]].append(text)
-                self._event(issue, "comment_updated", "issue_comment_edited", user, comment=comment)
-            return 200, comment
-        return 405, _errors(f"{method} not allowed")
-
-    def _remote_link(self, issue: Issue, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
-            return 400, _errors("object is required")
-        global_id = body.get("globalId")
-        existing = next(
-            (k for k, v in issue.links.items() if global_id and v.get("globalId") == global_id),
-            None,
-        )
-        link_id = existing or str(next(self._ids))
-        issue.links[link_id] = {"id": int(link_id), **body}
-        return (200 if existing else 201), {"id": int(link_id), "self": f"/remotelink/{link_id}"}
-
-    def _transition(self, issue: Issue, request: Request) -> tuple[int, Any]:
-        offered = [t for t in TRANSITIONS if t["to"]["name"] != issue.status]
-        if request.method == "GET":
-            return 200, {"transitions": offered}
-        body = request.body if isinstance(request.body, dict) else {}
-        wanted = (body.get("transition") or {}).get("id")
-        chosen = next((t for t in offered if t["id"] == wanted), None)
-        if chosen is None:
-            return 400, _errors(f"Transition id '{wanted}' is not valid for this issue.")
-        before, issue.status = issue.status, chosen["to"]["name"]
-        change = {
-            "field": "status",
-            "fieldtype": "jira",
-            "fromString": before,
-            "toString": issue.status,
-        }
-        self._event(issue, None, "issue_generic", request.user, changelog={"items": [change]})
-        return 204, None
-
-    def _event(
-        self,
-        issue: Issue,
-        comment_event: str | None,
-        type_name: str,
-        user: dict[str, Any],
-        **extra: Any,
-    ) -> None:
-        """Record the webhooks Jira sends for a write: `comment_*`, then `jira:issue_updated`."""
-        body = {
-            "id": "10001",
-            "key": issue.key,
-            "fields": {"summary": issue.summary, "labels": [], "status": {"name": issue.status}},
-        }
-        if comment_event:
-            issue.events.append({"webhookEvent": comment_event, "issue": body, **extra})
-        issue.events.append(
-            {
-                "webhookEvent": "jira:issue_updated",
-                "issue_event_type_name": type_name,
-                "user": user,
-                "issue": body,
-                **extra,
-            }
-        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -342,12 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.hold:
             jira._released.wait()
         if user is None:
-            self._send(401, _errors("You are not authenticated. Authentication required."), {})
+            self._send(401, errors("You are not authenticated. Authentication required."), {})
             return
         if fault and fault.status:
-            self._send(fault.status, _errors(f"fault {fault.status}"), fault.headers)
+            self._send(fault.status, errors(f"fault {fault.status}"), fault.headers)
             return
-        status, payload = jira._handle(request)
+        with jira._lock:
+            status, payload = jira._issues.handle(request)
         if fault and fault.act_then_hold:
             jira._released.wait()
             self.close_connection = True
@@ -383,7 +240,3 @@ def _user(version: int) -> dict[str, Any]:
     if version == 3:
         return {"accountId": BOT_ACCOUNT_ID, "displayName": "auto-code", "emailAddress": EMAIL}
     return {"name": BOT_NAME, "key": "JIRAUSER10100", "displayName": "auto-code"}
-
-
-def _errors(message: str) -> dict[str, Any]:
-    return {"errorMessages": [message], "errors": {}}

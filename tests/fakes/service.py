@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,12 +45,18 @@ def wait_until(
 
 
 class Service:
-    """One `auto-code serve` process; `env` is its whole environment (nothing inherited)."""
+    """One `auto-code serve` process; `env` is its whole environment (nothing inherited).
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    `prefix` is a command it runs under, e.g. `tests.fakes.users.as_unprivileged()`.
+    """
+
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, *, prefix: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.log_path = log_path
+        self.prefix = list(prefix)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.client = httpx.Client(base_url=self.base_url, timeout=30)
@@ -58,7 +64,7 @@ class Service:
     def start(self, timeout: float = 60) -> Service:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "auto-code"), "serve"],
+            [*self.prefix, str(VENV_BIN / "auto-code"), "serve"],
             env=self.env,
             cwd=self.env.get("WORKSPACE_DIR", "."),
             stdout=log,

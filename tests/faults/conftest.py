@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.world import TARGET_FILES, World, make_world
+from tests.e2e.world import TARGET_FILES, World, world_fixture
 from tests.fakes.service import Service
 
 FAULT_FILES = {
@@ -21,11 +18,7 @@ FAULT_FILES = {
 """The end-to-end target repository without the review gate: one agent session per run."""
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("faults"), FAULT_FILES)
-    yield world
-    world.model.server.stop()
+world = world_fixture("faults", files=FAULT_FILES)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.world import GOOD, Behaviour, World, make_world, post_ticket, writes
+from tests.e2e.world import GOOD, Behaviour, World, post_ticket, world_fixture, writes
 from tests.fakes.model_server import HANG, Reply, bash
 from tests.fakes.processes import kill_mentioning, processes_mentioning
 from tests.fakes.service import Service, wait_until
@@ -36,12 +36,7 @@ CHECK_TIMEOUT_S = 3
 GIT_TIMEOUT_S = 3
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    files = {**FAULT_FILES, "checks/test.py": HANGING_TEST}
-    world = make_world(tmp_path_factory.mktemp("timeouts"), files)
-    yield world
-    world.model.server.stop()
+world = world_fixture("timeouts", files={**FAULT_FILES, "checks/test.py": HANGING_TEST})
 
 
 @pytest.fixture(scope="module")

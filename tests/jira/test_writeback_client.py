@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -18,13 +17,6 @@ from tests.fakes.jira_server import JiraServer
 from tests.fakes.service import free_port
 
 DOC = {"type": "doc", "version": 1, "content": []}
-
-
-@pytest.fixture
-def jira() -> Iterator[JiraServer]:
-    server = JiraServer().start()
-    yield server
-    server.stop()
 
 
 def cloud(jira: JiraServer, **overrides: object) -> JiraClient:

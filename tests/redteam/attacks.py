@@ -82,18 +82,20 @@ def prepare_home(workspace: Path) -> Path:
     return home
 
 
-def start_service(world: World, langfuse: OtlpReceiver) -> Service:
-    workspace = world.root / "redteam"
-    prepare_home(workspace)
-    return world.service(
-        "redteam",
+def start_service(
+    world: World, langfuse: OtlpReceiver, name: str = "redteam", **settings: str
+) -> Service:
+    """The red team's deployment in `<world>/<name>`; `settings` add to or override it."""
+    prepare_home(world.root / name)
+    deployment = {
         **SECRETS,
-        LANGFUSE_BASE_URL=langfuse.url,
-        LANGFUSE_FLUSH_INTERVAL="0.1",
-        MAX_TURNS="10",
-        MAX_CONCURRENT_TICKETS="3",
-        AGENT_DENY_COMMANDS="docker,kubectl",
-    ).start()
+        "LANGFUSE_BASE_URL": langfuse.url,
+        "LANGFUSE_FLUSH_INTERVAL": "0.1",
+        "MAX_TURNS": "10",
+        "MAX_CONCURRENT_TICKETS": "3",
+        "AGENT_DENY_COMMANDS": "docker,kubectl",
+    }
+    return world.service(name, **{**deployment, **settings}).start()
 
 
 def post(service: Service, key: str, summary: str, description: str = "Greet the world.") -> str:

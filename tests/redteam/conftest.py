@@ -6,17 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.world import World, make_world
+from tests.e2e.world import World, world_fixture
 from tests.fakes.otlp_receiver import OtlpReceiver
 from tests.fakes.service import Service
 from tests.redteam.attacks import start_service
 
-
-@pytest.fixture(scope="package")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(tmp_path_factory.mktemp("redteam"))
-    yield world
-    world.model.server.stop()
+world = world_fixture("redteam", scope="package")
 
 
 @pytest.fixture(scope="package")
