@@ -5,6 +5,7 @@
     ├── RepoConfigError         an invalid `.auto-code.toml` in the target repository
     └── PipelineError           a run stage failed (stage)
         ├── WorkspaceError      git clone / fetch / worktree / commit / push (command result)
+        │   └── TamperingError  the shared clone's git configuration was changed during a run
         ├── AgentError          a Claude session failed, timed out, ran out of turns (subtype)
         └── PullRequestError    gh could not find or open the pull request (command result)
 
@@ -52,6 +53,10 @@ class PipelineError(AutoCodeError):
 
 class WorkspaceError(PipelineError):
     stage = "workspace"
+
+
+class TamperingError(WorkspaceError):
+    """Something other than the service (the agent's programs) rewrote the clone's git config."""
 
 
 class AgentError(PipelineError):

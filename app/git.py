@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from app import git_config
 from app.config import child_env
-from app.errors import WorkspaceError
+from app.errors import TamperingError, WorkspaceError
 from app.process import OUTPUT_LIMIT, CommandResult, run_command
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class Git:
         if wrong:
             path = self.git_dir / "config"
             log.warning("workspace.git_config_refused", extra={"path": str(path), "keys": wrong})
-            raise WorkspaceError(
+            raise TamperingError(
                 "the shared clone's git configuration was changed outside the service: "
                 f"{', '.join(wrong)} ({path}). git was not run (the GitHub token was not handed "
                 "out); the next run's sync restores the file."

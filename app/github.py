@@ -3,7 +3,9 @@
 A branch has at most one open PR: a re-run updates that PR's body (and marks a draft ready when
 the gates now pass) instead of opening a second one. The token reaches gh only in gh's own
 environment, as `GH_TOKEN`, with a configuration directory of its own; bodies go through a
-temporary file, never an argument.
+temporary file, never an argument. gh runs in the shared clone, never in the ticket's worktree,
+whose `.git` file the agent can point at a repository of its own; with an http(s) REPO_URL, gh
+is told the repository (`--repo`) and does not read git's remotes at all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from app.config import child_env
 from app.errors import PullRequestError
@@ -29,6 +32,17 @@ class PullRequest:
     created: bool
 
 
+def repo_option(repo_url: str | None) -> list[str]:
+    """`--repo=HOST/OWNER/NAME` for an http(s) REPO_URL; nothing for a path or an ssh URL."""
+    if not repo_url:
+        return []
+    parts = urlsplit(repo_url)
+    path = parts.path.strip("/").removesuffix(".git")
+    if parts.scheme not in ("http", "https") or not parts.hostname or path.count("/") != 1:
+        return []
+    return [f"--repo={parts.hostname}/{path}"]
+
+
 def gh_env(token: str | None) -> dict[str, str]:
     """The environment for gh: ours without credentials, plus the token and no prompts."""
     extra = {"GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1", "NO_COLOR": "1"}
@@ -37,7 +51,8 @@ def gh_env(token: str | None) -> dict[str, str]:
 
 async def find_or_create_pr(
     *,
-    worktree: Path,
+    cwd: Path,
+    repo_url: str | None,
     branch: str,
     base: str,
     title: str,
@@ -57,8 +72,10 @@ async def find_or_create_pr(
             (Path(tmp) / "gh").mkdir()
             env = {**env, "GH_CONFIG_DIR": str(Path(tmp) / "gh")}
 
+        repo = repo_option(repo_url)
+
         async def gh(*args: str, what: str) -> CommandResult:
-            result = await run_command(["gh", *args], cwd=worktree, timeout_s=timeout_s, env=env)
+            result = await run_command(["gh", *args, *repo], cwd=cwd, timeout_s=timeout_s, env=env)
             if not result.ok:
                 message = f"{what} failed: {result.describe()}\n{result.tail(2000)}"
                 raise PullRequestError(message, result=result)
@@ -85,8 +102,8 @@ async def find_or_create_pr(
             f"--title={title}",
             f"--body-file={body_file}",
         ]
-        argv = ["gh", "pr", "create", *args, *(["--draft"] if draft else [])]
-        result = await run_command(argv, cwd=worktree, timeout_s=timeout_s, env=env)
+        argv = ["gh", "pr", "create", *args, *repo, *(["--draft"] if draft else [])]
+        result = await run_command(argv, cwd=cwd, timeout_s=timeout_s, env=env)
     urls = list(PR_URL.finditer(result.output))
     if urls and (result.ok or "already exists" in result.output):
         # "already exists": an attempt that crashed right after opening it; list missed it.

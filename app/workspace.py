@@ -219,10 +219,10 @@ class Workspace:
                 return None
         return (await self.git.run("rev-parse", "HEAD", worktree=worktree)).output.strip()
 
-    async def push(self, worktree: Path, *, branch: str) -> None:
+    async def push(self, branch: str) -> None:
         """Push without force; pushing what origin already has is a no-op.
 
-        The branch is pushed from the shared clone, never from `worktree`: a worktree's `.git`
+        The branch is pushed from the shared clone, never from its worktree: a worktree's `.git`
         file is the agent's to rewrite.
         """
         ref = f"refs/heads/{check_branch(branch)}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import PullRequestError
-from app.github import PullRequest, find_or_create_pr, gh_env
+from app.github import PullRequest, find_or_create_pr, gh_env, repo_option
 from app.process import run_command
 from tests.fakes.gh_shim import GhShim, install_gh_shim
 
@@ -23,14 +23,16 @@ def shim(tmp_path: Path) -> GhShim:
 
 async def open_pr(
     shim: GhShim,
-    worktree: Path,
+    cwd: Path,
     *,
     body: str = "Implements PROJ-1.",
     draft: bool = False,
+    repo_url: str | None = None,
     **env: str,
 ) -> PullRequest:
     return await find_or_create_pr(
-        worktree=worktree,
+        cwd=cwd,
+        repo_url=repo_url,
         branch=BRANCH,
         base="main",
         title="PROJ-1: add the widget",
@@ -139,3 +141,28 @@ async def test_shim_answers_version_and_view(shim: GhShim, tmp_path: Path) -> No
         env=env,
     )
     assert json.loads(view.output) == {"number": 1, "isDraft": False, "headRefName": BRANCH}
+
+
+async def test_gh_is_told_the_repository_of_an_https_repo_url(shim: GhShim, tmp_path: Path) -> None:
+    """With `--repo`, gh never asks git which repository it is in: a remote the agent's programs
+    planted in a repository's configuration cannot retarget the pull request."""
+    await open_pr(shim, tmp_path, repo_url="https://github.com/acme/widgets.git")
+    await open_pr(shim, tmp_path, repo_url="https://github.com/acme/widgets.git", body="again")
+
+    assert len(shim.calls()) == 4
+    assert all("--repo=github.com/acme/widgets" in call["argv"] for call in shim.calls())
+
+
+@pytest.mark.parametrize(
+    ("repo_url", "option"),
+    [
+        ("https://github.com/acme/widgets", ["--repo=github.com/acme/widgets"]),
+        ("https://ghe.example.com/acme/widgets.git/", ["--repo=ghe.example.com/acme/widgets"]),
+        ("git@github.com:acme/widgets.git", []),
+        ("/srv/git/widgets.git", []),
+        ("https://github.com/acme", []),
+        (None, []),
+    ],
+)
+def test_repo_option(repo_url: str | None, option: list[str]) -> None:
+    assert repo_option(repo_url) == option

@@ -106,7 +106,7 @@ async def test_rerun_continues_from_the_pushed_branch(workspace: Workspace, orig
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
     pushed = await workspace.commit(worktree, message="PROJ-1: feature", base="main")
-    await workspace.push(worktree, branch=BRANCH)
+    await workspace.push(BRANCH)
     await workspace.remove_worktree(worktree)
     git("branch", "-D", BRANCH, cwd=workspace.repo)
 
@@ -122,7 +122,7 @@ async def test_rerun_takes_commits_others_pushed_to_the_branch(
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
     await workspace.commit(worktree, message="PROJ-1: feature", base="main")
-    await workspace.push(worktree, branch=BRANCH)
+    await workspace.push(BRANCH)
     await workspace.remove_worktree(worktree)  # the local branch stays, now behind origin's
     reviewer = push_commit(origin, {"feature.py": "x = 2\n"}, branch=BRANCH, message="review")
 
@@ -135,7 +135,7 @@ async def test_rerun_keeps_local_commits_that_were_never_pushed(workspace: Works
     worktree = await ticket_worktree(workspace)
     (worktree / "a.py").write_text("a = 1\n")
     await workspace.commit(worktree, message="first", base="main")
-    await workspace.push(worktree, branch=BRANCH)
+    await workspace.push(BRANCH)
     (worktree / "b.py").write_text("b = 1\n")
     unpushed = await workspace.commit(worktree, message="second", base="main")
     await workspace.remove_worktree(worktree)
@@ -249,8 +249,8 @@ async def test_push_lands_on_origin_and_twice_is_fine(workspace: Workspace, orig
     (worktree / "feature.py").write_text("x = 1\n")
     sha = await workspace.commit(worktree, message="PROJ-1: feature", base="main")
 
-    await workspace.push(worktree, branch=BRANCH)
-    await workspace.push(worktree, branch=BRANCH)
+    await workspace.push(BRANCH)
+    await workspace.push(BRANCH)
 
     assert rev(origin, f"refs/heads/{BRANCH}") == sha
 
@@ -259,13 +259,13 @@ async def test_push_never_forces_over_commits_on_origin(workspace: Workspace, or
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
     await workspace.commit(worktree, message="first", base="main")
-    await workspace.push(worktree, branch=BRANCH)
+    await workspace.push(BRANCH)
     reviewer = push_commit(origin, {"feature.py": "x = 2\n"}, branch=BRANCH, message="review")
     (worktree / "other.py").write_text("y = 1\n")
     await workspace.commit(worktree, message="second", base="main")
 
     with pytest.raises(WorkspaceError, match="push of ticket/proj-1 to origin") as caught:
-        await workspace.push(worktree, branch=BRANCH)
+        await workspace.push(BRANCH)
     assert "[rejected]" in caught.value.output_tail
     assert rev(origin, f"refs/heads/{BRANCH}") == reviewer
 
@@ -281,7 +281,7 @@ async def test_concurrent_tickets_share_one_clone_without_lock_errors(
         worktree = await workspace.create_worktree(branch=branch, base="main")
         (worktree / f"{branch.replace('/', '_')}.txt").write_text(branch)
         sha = await workspace.commit(worktree, message=branch, base="main")
-        await workspace.push(worktree, branch=branch)
+        await workspace.push(branch)
         return sha
 
     shas = await asyncio.gather(*(run(branch) for branch in branches))
@@ -353,7 +353,7 @@ async def test_local_repo_without_origin(tmp_path: Path) -> None:
     assert worktree.parent.parent == tmp_path / "ws" / "worktrees"
     assert rev(repo, BRANCH) == sha
     with pytest.raises(WorkspaceError, match="no origin remote"):
-        await workspace.push(worktree, branch=BRANCH)
+        await workspace.push(BRANCH)
 
 
 async def test_remove_worktree_keeps_the_branch(workspace: Workspace) -> None:
@@ -391,7 +391,7 @@ async def test_token_is_never_stored_or_logged(tmp_path: Path, origin: Path) -> 
         worktree = await ticket_worktree(workspace)
         (worktree / "feature.py").write_text("x = 1\n")
         await workspace.commit(worktree, message="PROJ-1: feature", base="main")
-        await workspace.push(worktree, branch=BRANCH)
+        await workspace.push(BRANCH)
         await workspace.sync()
     finally:
         command_log.reset(reset)

@@ -199,6 +199,13 @@ def _failure(error: dict[str, Any], run: Run, ctx: CommentContext) -> tuple[str,
             "open the pull request from that branch yourself, or ask the operator to check "
             "the service's GitHub access.",
         )
+    if kind == "TamperingError":
+        return (
+            "while working on this ticket, a program the agent ran changed the service's git "
+            "configuration, so nothing was pushed.",
+            "before anyone asks for a re-run, a person should read the ticket for instructions "
+            f"aimed at the agent and give the service's operator the run id {run.id}.",
+        )
     if kind == "WorkspaceError":
         return (
             "the service could not prepare or push the git repository; this is not a problem "

@@ -210,24 +210,23 @@ async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
     return await guarded(body())
 
 
-async def push(rt: Runtime, run_id: str, worktree: Path, branch: str) -> dict[str, Any]:
+async def push(rt: Runtime, run_id: str, branch: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         async with tracked_stage(rt, run_id, "push"):
-            await rt.workspace.push(worktree, branch=branch)
+            await rt.workspace.push(branch)
         return {"pushed": branch}
 
     return await guarded(body())
 
 
-async def pull_request(
-    rt: Runtime, run_id: str, worktree: Path, base: str, draft: bool
-) -> dict[str, Any]:
+async def pull_request(rt: Runtime, run_id: str, base: str, draft: bool) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         run = load_run(rt, run_id)
         s = rt.settings
         async with tracked_stage(rt, run_id, "pull_request") as stage:
             pr = await github.find_or_create_pr(
-                worktree=worktree,
+                cwd=rt.workspace.repo,
+                repo_url=s.repo_url,
                 branch=run.record["branch"],
                 base=base,
                 title=report.pr_title(run.job),

@@ -61,13 +61,13 @@ async def commit_step(run_id: str, worktree: str) -> dict[str, Any]:
 
 
 @DBOS.step(name="push")
-async def push_step(run_id: str, worktree: str, branch: str) -> dict[str, Any]:
-    return await stages.push(current(), run_id, Path(worktree), branch)
+async def push_step(run_id: str, branch: str) -> dict[str, Any]:
+    return await stages.push(current(), run_id, branch)
 
 
 @DBOS.step(name="pull_request")
-async def pull_request_step(run_id: str, worktree: str, base: str, draft: bool) -> dict[str, Any]:
-    return await stages.pull_request(current(), run_id, Path(worktree), base, draft)
+async def pull_request_step(run_id: str, base: str, draft: bool) -> dict[str, Any]:
+    return await stages.pull_request(current(), run_id, base, draft)
 
 
 @DBOS.step(name="finish")
@@ -131,10 +131,10 @@ async def _pipeline(run_id: str) -> tuple[RunStatus, dict[str, Any]]:
         return RunStatus.FAILED, {"error": committed["error"]}
     if committed["sha"] is None:
         return RunStatus.NO_CHANGES, {"explanation": "the fix rounds undid every change"}
-    pushed = await push_step(run_id, worktree, ws["branch"])
+    pushed = await push_step(run_id, ws["branch"])
     if "error" in pushed:
         return RunStatus.FAILED, {"error": pushed["error"]}
-    pr = await pull_request_step(run_id, worktree, ws["base"], bool(failing))
+    pr = await pull_request_step(run_id, ws["base"], bool(failing))
     if "error" in pr:
         return RunStatus.FAILED, {"error": pr["error"]}
     return (RunStatus.GATES_FAILING if failing else RunStatus.SUCCEEDED), {"failing_gates": failing}

@@ -89,6 +89,14 @@ OUTCOMES: dict[str, Run] = {
         stages=[*STAGES, {"name": "implement", "status": "failed", "error": {"type": "X"}}],
         **DONE,
     ),
+    "tampering": make_run(
+        RunStatus.FAILED,
+        error={
+            "type": "TamperingError",
+            "message": "the shared clone's git configuration was changed outside the service",
+        },
+        **DONE,
+    ),
     "hostile": make_run(RunStatus.NO_CHANGES, explanation=HOSTILE, agent_summary=HOSTILE),
 }
 
@@ -169,6 +177,15 @@ def test_a_failure_says_why_in_plain_words_and_what_the_user_can_do() -> None:
     assert "split it into smaller tickets" in text
     assert "The error (in implementing the ticket):" in text
     assert "{noformat}\nthe agent stopped at its turn limit (MAX_TURNS=4)" in wiki
+
+
+def test_tampering_asks_for_a_person_not_a_rerun() -> None:
+    text = adf_text(render("tampering")[0])
+
+    assert "a program the agent ran changed the service's git configuration" in text
+    assert "read the ticket for instructions aimed at the agent" in text
+    assert "run id run_0123456789abcdef" in text
+    assert "not a problem with the ticket" not in text
 
 
 def test_without_a_public_url_the_run_id_is_shown_and_without_a_label_an_edit_reruns() -> None:

@@ -78,7 +78,7 @@ def test_a_script_planting_git_configuration_fails_the_run_clearly(
 ) -> None:
     assert denied_rules(attacked) == []  # the guard did not see it coming
     assert attacked["status"] == "failed"
-    assert attacked["error"]["type"] == "WorkspaceError"
+    assert attacked["error"]["type"] == "TamperingError"
     message = attacked["error"]["message"]
     assert "git configuration was changed outside the service" in message
     assert "remote.origin.pushurl" in message and "credential.helper" in message
