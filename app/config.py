@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     gh_token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
     jira_webhook_hmac_secret: SecretStr | None = None
+    webhook_secret_previous: SecretStr | None = None
+    jira_webhook_hmac_secret_previous: SecretStr | None = None
+    """Still accepted while a rotation is under way; each use is logged."""
 
     dry_run: bool | None = None
     """Unset means on in development and test, off in production."""
@@ -147,6 +150,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _previous_secrets_beside_current_ones(self) -> Settings:
+        """A previous secret only widens a current one: alone it would leave the webhook open."""
+        problems = [
+            f"{name.upper()}_PREVIOUS is set without {name.upper()}: set the new secret too"
+            for name in ("webhook_secret", "jira_webhook_hmac_secret")
+            if _present(getattr(self, f"{name}_previous")) and not _present(getattr(self, name))
+        ]
+        if problems:
+            raise SettingsError(problems)
+        return self
+
+    @model_validator(mode="after")
     def _jira_writeback_complete(self) -> Settings:
         """Half-configured write-back is refused everywhere: it would silently do nothing."""
         problems = []
@@ -179,10 +194,13 @@ class Settings(BaseSettings):
                 "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN is required in production"
             )
         token = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        if token and len(token) < MIN_WEBHOOK_SECRET_LENGTH:
-            problems.append(
-                f"WEBHOOK_SECRET must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters"
-            )
+        for name, secret in (
+            ("WEBHOOK_SECRET", self.webhook_secret),
+            ("WEBHOOK_SECRET_PREVIOUS", self.webhook_secret_previous),
+        ):
+            value = secret.get_secret_value() if secret else ""
+            if value and len(value) < MIN_WEBHOOK_SECRET_LENGTH:
+                problems.append(f"{name} must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters")
         if not token and not _present(self.jira_webhook_hmac_secret):
             problems.append(
                 "WEBHOOK_SECRET (>= 16 characters) or JIRA_WEBHOOK_HMAC_SECRET is required "

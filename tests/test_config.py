@@ -83,3 +83,22 @@ def test_credentials_are_scrubbed_from_the_environment(monkeypatch: pytest.Monke
     removed = scrub_environ()
     assert {"GH_TOKEN", "SOME_API_KEY"} <= set(removed)
     assert "LANG" not in removed
+
+
+@pytest.mark.parametrize("name", ["WEBHOOK_SECRET", "JIRA_WEBHOOK_HMAC_SECRET"])
+def test_a_previous_secret_alone_is_refused(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Alone it would leave the webhook open: the service refuses to start, in any environment."""
+    monkeypatch.setenv(f"{name}_PREVIOUS", "an-old-secret-0123456789")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    expected = f"{name}_PREVIOUS is set without {name}: set the new secret too"
+    assert raised.value.problems == [expected]
+
+
+def test_a_short_previous_token_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("WEBHOOK_SECRET", "a-new-token-0123456789")
+    monkeypatch.setenv("WEBHOOK_SECRET_PREVIOUS", "short")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "WEBHOOK_SECRET_PREVIOUS must be at least 16 characters" in raised.value.problems

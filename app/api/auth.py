@@ -3,14 +3,21 @@
 Jira Automation can only send fixed header values, so it uses `X-Webhook-Token`. Jira system
 webhooks sign the body: `X-Hub-Signature: sha256=<hex>` (HMAC-SHA256 with the webhook's secret).
 When both secrets are configured, either credential is enough; every comparison is constant-time.
+During a rotation the previous secret of each kind (`*_PREVIOUS`) is accepted too, and every
+request that still uses it is logged, so the operator sees when the old one can go.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+
+from pydantic import SecretStr
 
 from app.config import Settings
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SIGNATURE_METHODS = {"sha256": hashlib.sha256}
 
@@ -45,19 +52,31 @@ def authenticate(
     """Return None when the request is authentic, else the reason it is not."""
     if settings.webhook_open:
         return None
-    if (
-        token
-        and settings.webhook_secret
-        and token_valid(settings.webhook_secret.get_secret_value(), token)
-    ):
-        return None
-    hmac_secret = settings.jira_webhook_hmac_secret
-    if (
-        signature
-        and hmac_secret
-        and signature_valid(hmac_secret.get_secret_value(), body, signature)
-    ):
-        return None
+    checks = (
+        ("token", token, settings.webhook_secret, settings.webhook_secret_previous),
+        (
+            "signature",
+            signature,
+            settings.jira_webhook_hmac_secret,
+            settings.jira_webhook_hmac_secret_previous,
+        ),
+    )
+    for credential, sent, current, previous in checks:
+        if not sent:
+            continue
+        if _matches(credential, current, sent, body):
+            return None
+        if _matches(credential, previous, sent, body):
+            log.warning("webhook.previous_secret_used", extra={"credential": credential})
+            return None
     if token or signature:
         return "invalid webhook credentials"
     return "missing X-Webhook-Token or X-Hub-Signature header"
+
+
+def _matches(credential: str, secret: SecretStr | None, sent: str, body: bytes) -> bool:
+    if secret is None or not secret.get_secret_value():
+        return False
+    if credential == "token":
+        return token_valid(secret.get_secret_value(), sent)
+    return signature_valid(secret.get_secret_value(), body, sent)
