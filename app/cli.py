@@ -19,6 +19,7 @@ EXIT_CODES = {
     RunStatus.SUCCEEDED: 0,
     RunStatus.NO_CHANGES: 0,
     RunStatus.FAILED: 1,
+    RunStatus.CANCELLED: 1,
     RunStatus.GATES_FAILING: 3,
 }
 

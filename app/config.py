@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     claude_code_oauth_token: SecretStr | None = None
     gh_token: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    """Bearer token of the operator's endpoints (POST /runs/{id}/cancel); unset, they answer 403."""
     webhook_secret: SecretStr | None = None
     jira_webhook_hmac_secret: SecretStr | None = None
     webhook_secret_previous: SecretStr | None = None
@@ -130,6 +132,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_WEBHOOK_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters")
+        return value
 
     @field_validator("rate_limit")
     @classmethod

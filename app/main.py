@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with pipeline_running(settings) as rt:
             app.state.store = rt.store
             app.state.queue = rt.queue
+            app.state.runtime = rt
             yield
 
     app = FastAPI(title="auto-code", version=__version__, lifespan=lifespan)

@@ -102,3 +102,19 @@ def test_a_short_previous_token_is_refused_in_production(monkeypatch: pytest.Mon
     with pytest.raises(SettingsError) as raised:
         load_settings()
     assert "WEBHOOK_SECRET_PREVIOUS must be at least 16 characters" in raised.value.problems
+
+
+def test_admin_token_is_at_least_16_characters_in_every_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ADMIN_TOKEN", "short-token")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert any(p.startswith("ADMIN_TOKEN") and "16" in p for p in raised.value.problems)
+
+    monkeypatch.setenv("ADMIN_TOKEN", "")
+    assert load_settings().admin_token is None
+    monkeypatch.setenv("ADMIN_TOKEN", "a-long-enough-admin-token")
+    settings = load_settings()
+    assert settings.admin_token is not None
+    assert "a-long-enough-admin-token" in settings.secret_values()

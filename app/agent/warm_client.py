@@ -35,6 +35,9 @@ INTERRUPT_TIMEOUT_S = 5.0
 
 SESSION_TAG_ENV = "AUTO_CODE_AGENT_SESSION"
 """Set to a fresh value in each CLI's environment, and so in every process its tools start."""
+RUN_TAG_ENV = "AUTO_CODE_RUN"
+"""The run id, in the environment the pipeline gives each session of a run (see
+`app.pipeline.stages.session_env`): cancelling the run kills what carries it."""
 
 _closing: set[asyncio.Task[None]] = set()
 """Shutdowns in flight; asyncio keeps only weak references to tasks."""

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from app.config import Settings
 from app.pipeline.runs import RunStore
+from app.pipeline.runtime import Runtime
 
 
 def get_settings(request: Request) -> Settings:
@@ -23,6 +24,11 @@ def get_queue(request: Request) -> Queue:
     return request.app.state.queue
 
 
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[RunStore, Depends(get_store)]
 QueueDep = Annotated[Queue, Depends(get_queue)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

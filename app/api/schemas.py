@@ -29,6 +29,12 @@ class Problem(BaseModel):
     field: str | None = None
 
 
+class RunEnded(Problem):
+    """The run cannot be cancelled: it has already ended, with this status."""
+
+    status: str
+
+
 class StageView(BaseModel):
     name: str
     status: str

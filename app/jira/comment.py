@@ -50,6 +50,8 @@ def build_comment(run: Run, stage: str | None, ctx: CommentContext) -> list[Bloc
     record = run.record
     if status == RunStatus.FAILED:
         blocks = _failed(run, ctx)
+    elif status == RunStatus.CANCELLED:
+        blocks = _cancelled(run, ctx)
     elif status == RunStatus.NO_CHANGES:
         blocks = _no_changes(run, ctx)
     elif record.get("dry_run"):
@@ -139,6 +141,14 @@ def _no_changes(run: Run, ctx: CommentContext) -> list[Block]:
         f"tell that it works) and {_rerun(ctx)}."
     )
     return [*blocks, para(strong("What you can do: "), advice)]
+
+
+def _cancelled(run: Run, ctx: CommentContext) -> list[Block]:
+    where = f" while {describe_stage(run.stage)}" if run.stage else " before it started"
+    return [
+        para("⏹ ", strong("The service's operator stopped this run"), f"{where}."),
+        para(strong("What you can do: "), f"if the ticket still needs doing, {_rerun(ctx)}."),
+    ]
 
 
 def _failed(run: Run, ctx: CommentContext) -> list[Block]:

@@ -96,7 +96,15 @@ class JiraWriteBack:
             await jira.aclose()
 
     def _offer(self, run: Run, stage: str | None) -> None:
-        """Note the run's latest state; start its writer task unless one is running."""
+        """Note the run's latest state; start its writer task unless one is running.
+
+        The writers and their client live on the loop of the first offer (the one that runs
+        the stages); an offer made on another (a cancel, on the HTTP server's) is handed to it.
+        """
+        loop = self._loop
+        if loop is not None and loop.is_running() and loop is not asyncio.get_running_loop():
+            loop.call_soon_threadsafe(self._offer, run, stage)
+            return
         state = self._runs.get(run.id)
         if state is None:
             jira = copy.deepcopy(run.record.get("jira") or {})

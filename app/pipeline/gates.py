@@ -16,12 +16,12 @@ from app.config import child_env
 from app.pipeline.runs import Run
 from app.pipeline.runtime import Runtime
 from app.pipeline.stages import (
-    agent_credentials,
     guard_policy,
     guarded,
     limits,
     load_run,
     record_session,
+    session_env,
 )
 from app.pipeline.tracking import tracked_stage
 
@@ -88,7 +88,7 @@ async def _review(rt: Runtime, run: Run, worktree: Path, config: dict[str, Any])
         diff,
         worktree=worktree,
         limits=limits(rt, run),
-        env=agent_credentials(rt),
+        env=session_env(rt, run.id),
         policy=guard_policy(rt),
     )
     record_session(rt, run.id, review.result, "review")
@@ -119,7 +119,7 @@ async def fix(
                 worktree=worktree,
                 session_id=session_id,
                 limits=limits(rt, run),
-                env=agent_credentials(rt),
+                env=session_env(rt, run_id),
                 policy=guard_policy(rt),
             )
             record_session(rt, run_id, result, f"fix_{gate}")

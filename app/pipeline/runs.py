@@ -32,6 +32,8 @@ class RunStatus(StrEnum):
     """Finished, but a gate still fails after its fix rounds: the PR is a draft."""
     NO_CHANGES = "no_changes"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    """Stopped by the operator (POST /runs/{id}/cancel); final: nothing sets another status."""
 
     @property
     def terminal(self) -> bool:
@@ -242,12 +244,33 @@ class RunStore:
             if self._secret_values:
                 record = redact_data(record, self._secret_values)
             values: dict[str, Any] = {"record": record, "updated_at": utcnow()}
-            if status is not None:
+            if status is not None and run.status != RunStatus.CANCELLED:
                 values["status"] = status.value
             if stage is not None:
                 values["stage"] = stage
             conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(**values))
             return self._get(conn, run_id)  # type: ignore[return-value]
+
+    def cancel(self, run_id: str, **fields: Any) -> tuple[Run | None, bool]:
+        """Set an active run `cancelled` and merge `fields`; whether it was active is checked in
+        the same transaction, so a run that ends meanwhile keeps its outcome. Returns the run
+        (None if there is none) and whether this call cancelled it."""
+        with self._update_lock, self._tx() as conn:
+            row = conn.execute(
+                sa.select(runs_table).where(runs_table.c.id == run_id).with_for_update()
+            ).first()
+            if row is None or RunStatus(row.status).terminal:
+                return (_to_run(row) if row else None), False
+            conn.execute(
+                runs_table.update()
+                .where(runs_table.c.id == run_id)
+                .values(
+                    status=RunStatus.CANCELLED.value,
+                    record={**row.record, **fields},
+                    updated_at=utcnow(),
+                )
+            )
+            return self._get(conn, run_id), True
 
     def ping(self) -> None:
         with self._tx() as conn:

@@ -16,6 +16,7 @@ from typing import Any
 from app import checks, github
 from app.agent import leaks, prompts, sessions
 from app.agent.calls import Policy
+from app.agent.warm_client import RUN_TAG_ENV
 from app.config import child_env
 from app.errors import RepoConfigError
 from app.pipeline import report
@@ -57,13 +58,16 @@ def limits(rt: Runtime, run: Run) -> sessions.AgentLimits:
     )
 
 
-def agent_credentials(rt: Runtime) -> dict[str, str]:
+def session_env(rt: Runtime, run_id: str) -> dict[str, str]:
+    """The environment a Claude session of the run is given: its credential, and the run's tag,
+    which every process of the session inherits, so cancelling the run finds them."""
     s = rt.settings
+    env = {RUN_TAG_ENV: run_id}
     if s.claude_code_oauth_token is not None:
-        return {"CLAUDE_CODE_OAUTH_TOKEN": s.claude_code_oauth_token.get_secret_value()}
-    if s.anthropic_api_key is not None:
-        return {"ANTHROPIC_API_KEY": s.anthropic_api_key.get_secret_value()}
-    return {}
+        env["CLAUDE_CODE_OAUTH_TOKEN"] = s.claude_code_oauth_token.get_secret_value()
+    elif s.anthropic_api_key is not None:
+        env["ANTHROPIC_API_KEY"] = s.anthropic_api_key.get_secret_value()
+    return env
 
 
 def guard_policy(rt: Runtime) -> Policy:
@@ -119,7 +123,7 @@ async def setup(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
         async with tracked_stage(rt, run_id, "setup") as stage:
             if run_id not in rt.warm:
                 rt.warm[run_id] = await sessions.start_warm(
-                    worktree, limits(rt, run), env=agent_credentials(rt), policy=guard_policy(rt)
+                    worktree, limits(rt, run), env=session_env(rt, run_id), policy=guard_policy(rt)
                 )
             config = checks.load_repo_config(
                 worktree, default_max_fix_rounds=rt.settings.max_fix_rounds
@@ -174,7 +178,7 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
                 prompt,
                 worktree=worktree,
                 limits=limits(rt, run),
-                env=agent_credentials(rt),
+                env=session_env(rt, run_id),
                 warm=warm,
                 policy=guard_policy(rt),
             )
@@ -253,6 +257,8 @@ async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, 
     again (their writes are idempotent) so the final Jira comment and trace are not lost.
     """
     run = load_run(rt, run_id)
+    if run.status == RunStatus.CANCELLED:
+        return  # the cancel has ended it and told the observers (`app.pipeline.cancel`)
     if run.status.terminal:
         await notify_finished(rt.observers, run)
         return
@@ -269,5 +275,7 @@ async def finish(rt: Runtime, run_id: str, status: RunStatus, fields: dict[str, 
     run = rt.store.update(
         run_id, status=status, stage="done", finished_at=utcnow().isoformat(), **fields
     )
+    if run.status == RunStatus.CANCELLED:
+        return  # cancelled while this step ran: the status stays, the cancel told the observers
     log.info("run_finished", extra={"run_id": run_id, "ticket": run.ticket, "status": status.value})
     await notify_finished(rt.observers, run)

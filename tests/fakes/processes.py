@@ -67,6 +67,21 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def processes_tagged(name: str, value: str) -> list[int]:
+    """Living processes whose environment holds `name=value` (as `app.process.kill_tagged`)."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for pid in _all_pids():
+        try:
+            environ = (PROC / str(pid) / "environ").read_bytes()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        state = _read(PROC / str(pid) / "stat").rpartition(")")[2].split()[:1]
+        if needle in environ.split(b"\0") and state != ["Z"]:
+            found.append(pid)
+    return found
+
+
 def kill_mentioning(text: str) -> None:
     """SIGKILL living processes whose command line contains `text` (a test's own leftovers)."""
     for entry in processes_mentioning(text):

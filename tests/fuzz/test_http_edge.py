@@ -1,9 +1,9 @@
 """The HTTP edge under generated requests, over HTTP to the real server.
 
-Schemathesis calls every operation of the service's own OpenAPI schema (the webhook with valid
-credentials, runs, health, readiness) with generated data: no answer may be a 5xx, and every
-answer must be documented (status code, content type) and match its schema. Below it, what the
-fuzzing found, pinned down.
+Schemathesis calls every operation of the service's own OpenAPI schema (the webhook and the
+cancel with valid credentials, runs, health, readiness) with generated data: no answer may be a
+5xx, and every answer must be documented (status code, content type) and match its schema. Below
+it, what the fuzzing found, pinned down.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from tests.fakes.service import Service
 
 TOKEN = "fuzz-webhook-token-0123456789"
 HMAC_SECRET = "fuzz-hmac-secret"
+ADMIN_TOKEN = "fuzz-admin-token-0123456789"
 FUZZ_SETTINGS = settings(
     max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
@@ -47,6 +48,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         workspace,
         WEBHOOK_SECRET=TOKEN,
         JIRA_WEBHOOK_HMAC_SECRET=HMAC_SECRET,
+        ADMIN_TOKEN=ADMIN_TOKEN,
         RATE_LIMIT="100000/minute",
         QUEUE_POLL_S="60",
     )
@@ -62,6 +64,7 @@ def test_every_operation_answers_as_documented(service: Service) -> None:
         "POST /webhook/jira",
         "GET /runs",
         "GET /runs/{run_id}",
+        "POST /runs/{run_id}/cancel",
         "GET /health",
         "GET /ready",
     }
@@ -75,7 +78,9 @@ def test_every_operation_answers_as_documented(service: Service) -> None:
         @given(case=cases)
         def answers_as_documented(case: schemathesis.Case) -> None:
             case.call_and_validate(
-                base_url=service.base_url, headers={"x-webhook-token": TOKEN}, checks=CHECKS
+                base_url=service.base_url,
+                headers={"x-webhook-token": TOKEN, "authorization": f"Bearer {ADMIN_TOKEN}"},
+                checks=CHECKS,
             )
 
         answers_as_documented()

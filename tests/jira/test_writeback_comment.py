@@ -98,6 +98,11 @@ OUTCOMES: dict[str, Run] = {
         **DONE,
     ),
     "hostile": make_run(RunStatus.NO_CHANGES, explanation=HOSTILE, agent_summary=HOSTILE),
+    "cancelled": make_run(
+        RunStatus.CANCELLED,
+        error={"type": "Cancelled", "message": "cancelled by the operator"},
+        **DONE,
+    ),
 }
 
 
@@ -123,6 +128,16 @@ def test_progress_names_the_stage_and_the_gates_so_far() -> None:
     assert "working on this ticket: now fixing what code review found (fix round 1)" in text
     assert "code review: ❌ failed, fixing it" in text
     assert "* *code review*: ❌ failed, fixing it" in wiki
+
+
+def test_a_cancelled_run_says_the_operator_stopped_it_and_how_to_run_it_again() -> None:
+    adf, wiki = render("cancelled")
+    text = adf_text(adf)
+
+    assert "The service's operator stopped this run before it started." in text
+    assert "run it again by removing the label auto-code and adding it back" in text
+    assert "could not finish" not in text
+    assert "operator stopped this run" in wiki
 
 
 def test_success_shows_the_pull_request_gates_fix_rounds_cost_and_turns() -> None:

@@ -70,3 +70,32 @@ def test_record_updates_merge_and_mutate(store: RunStore) -> None:
     assert updated.record["stages"] == [{"n": 1}]
     assert updated.job == ticket()
     assert [r.id for r in store.unfinished()] == [run.id]
+
+
+def test_a_cancelled_run_keeps_its_status_and_frees_its_ticket(store: RunStore) -> None:
+    run = store.admit(ticket(), delivery_id="d-1", trigger="custom").run
+    store.update(run.id, status=RunStatus.RUNNING, stage="implement")
+
+    cancelled, changed = store.cancel(run.id, error={"type": "Cancelled"})
+    later = store.update(run.id, status=RunStatus.SUCCEEDED, stage="done", finished_at="x")
+    again, changed_again = store.cancel(run.id, error={"type": "Other"})
+
+    assert changed and cancelled is not None and cancelled.status == RunStatus.CANCELLED
+    assert later.status == RunStatus.CANCELLED, "a step that ends later changes no status"
+    assert later.record["error"] == {"type": "Cancelled"} and later.record["finished_at"] == "x"
+    assert (
+        not changed_again and again is not None and again.record["error"] == {"type": "Cancelled"}
+    )
+    assert store.unfinished() == []
+    assert store.admit(ticket(), delivery_id="d-2", trigger="custom").created
+
+
+def test_a_run_that_has_ended_is_not_cancelled(store: RunStore) -> None:
+    run = store.admit(ticket(), delivery_id="d-1", trigger="custom").run
+    store.update(run.id, status=RunStatus.FAILED, error={"type": "AgentError"})
+
+    ended, changed = store.cancel(run.id, error={"type": "Cancelled"})
+
+    assert not changed and ended is not None and ended.status == RunStatus.FAILED
+    assert ended.record["error"] == {"type": "AgentError"}
+    assert store.cancel("run_unknown", error={}) == (None, False)
