@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Literal
 
 from app.errors import RepoConfigError
+from app.git_names import BASE_PATTERN
 from app.process import run_command
-from app.workspace import BASE_PATTERN
 
 CONFIG_FILE = ".auto-code.toml"
 COMMANDS = ("setup", "lint", "test")

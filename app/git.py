@@ -4,7 +4,9 @@ The agent's programs run as the service's user, so they can write anything git r
 clone's `.git/config`, a worktree's `.git` file, `~/.gitconfig`. Every command therefore runs
 as an argument list with a timeout, without prompts, in the C locale (messages are parsed), with
 hooks, fsmonitor, signing and submodule recursion off on the command line (which wins over any
-file), and without the locator variables (GIT_DIR...) of our own environment.
+file), without replacement refs (`refs/replace/*` would let a planted ref stand in for the run's
+base commit in a diff, while a push still sends the real objects), and without the locator
+variables (GIT_DIR...) of our own environment.
 
 The managed clone (REPO_URL) is the service's own, so on top of that:
 - git reads no global or system configuration (`~/.gitconfig`, `~/.config/git/config`,
@@ -204,7 +206,7 @@ class Git:
         raise WorkspaceError(f"{worktree} is not a worktree of the shared clone {self.repo}")
 
     def _env(self, *, net: bool, extra: dict[str, str]) -> dict[str, str]:
-        env = child_env({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        env = child_env({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_NO_REPLACE_OBJECTS": "1"})
         for name in _LOCATOR_ENV:
             env.pop(name, None)
         if self.repo_url:

@@ -5,7 +5,12 @@ use); ticket `PROJ-1` works in `<WORKSPACE_DIR>/worktrees/ticket/proj-1` on bran
 
 Every operation that touches the shared clone's refs or worktree list holds one asyncio lock per
 clone, so concurrent tickets never race for git's lock files. Every step can run again after a
-crash: leftovers are cleared first, a registered worktree is reused, a pushed branch is continued.
+crash: leftovers are cleared first (`app.leftovers`), a registered worktree is reused, a pushed
+branch is continued.
+
+The agent's scripts run as the service's user and can move any ref of the shared clone, so once
+the agent has run no ref is trusted: each run pins its base commit (`base_commit`, asked of
+origin) before the agent starts, and compares against that sha (`changed_files`, `commit`).
 
 Every git command goes through `app.git.Git`, which keeps what the agent's programs write (the
 clone's `.git/config`, a worktree's `.git` file, `~/.gitconfig`, hooks) from running anything next
@@ -16,27 +21,22 @@ the shared clone; each sync first restores the clone's configuration if somethin
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import re
 import shlex
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
+from app import leftovers
 from app.errors import WorkspaceError
 from app.git import Git
+from app.git_names import BRANCH_PATTERN, check_base, check_branch, check_commit
 
 if TYPE_CHECKING:
     from app.config import Settings
 
-log = logging.getLogger(__name__)
-
-BRANCH_PATTERN = re.compile(r"ticket/[a-z][a-z0-9_]+-[1-9][0-9]*")
-BASE_PATTERN = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<![./])")
 _locks: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = WeakKeyDictionary()
 
 
@@ -44,18 +44,6 @@ def clone_lock(repo: Path) -> asyncio.Lock:
     """The lock of one shared clone (per event loop: an asyncio.Lock cannot cross loops)."""
     per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
     return per_loop.setdefault(repo, asyncio.Lock())
-
-
-def check_branch(branch: str) -> str:
-    if not BRANCH_PATTERN.fullmatch(branch):
-        raise WorkspaceError(f"refusing branch {branch!r}: expected ticket/<key in lower case>")
-    return branch
-
-
-def check_base(base: str) -> str:
-    if not BASE_PATTERN.fullmatch(base):
-        raise WorkspaceError(f"refusing base branch {base!r}: not a plain branch name")
-    return base
 
 
 class Workspace:
@@ -120,9 +108,9 @@ class Workspace:
                 if not self.repo_url:
                     raise WorkspaceError(f"REPO_DIR {self.repo} is not a git repository")
                 await self._clone()
-            await self._clear_leftovers()
+            await leftovers.clear_leftovers(self.git, self.worktrees_dir)
             if await self._has_origin():
-                await self.git.run("fetch", "--prune", "origin", what="fetch from origin", net=True)
+                await self._fetch()
 
     async def base_branch(self, configured: str | None) -> str:
         """`configured`, else origin's default branch, else the local HEAD's branch."""
@@ -140,18 +128,43 @@ class Workspace:
             head = await self.git.run(*args, what="reading origin/HEAD")
         return check_base(head.output.strip().removeprefix("origin/"))
 
+    async def base_commit(self, base: str) -> str:
+        """The commit a run starts from and compares its change against, pinned before its agent
+        runs: where `base` is on origin (asked of origin, never read from the clone's refs, which
+        the agent's scripts can move), or the local branch without an origin.
+
+        A commit origin has is also one the push counts as there: the files the secret check
+        reads are then everything the push sends (git's replacement refs are off, see `app.git`).
+        """
+        if not await self._has_origin():
+            local = f"refs/heads/{check_base(base)}^{{commit}}"
+            result = await self.git.run("rev-parse", "--verify", local, what=f"reading {base}")
+            return check_commit(result.output.strip())
+        ref = f"refs/heads/{check_base(base)}"
+        what = f"asking origin for {ref}"
+        listing = await self.git.run("ls-remote", "origin", ref, what=what, net=True)
+        lines = (line.partition("\t") for line in listing.output.splitlines())
+        found = [sha for sha, _, name in lines if name == ref]
+        if not found:
+            raise WorkspaceError(f"origin has no branch {base!r}")
+        sha = check_commit(found[0])
+        if not await self._ok("cat-file", "-e", f"{sha}^{{commit}}"):  # it moved since the fetch
+            async with self._lock:
+                await self._fetch()
+        return sha
+
     async def read_file(self, *, ref: str, path: str) -> str | None:
         """A file's text at `ref`: read `.auto-code.toml` before a worktree exists."""
         result = await self.git.run("show", f"{check_base(ref)}:{path}", check=False)
         return result.output if result.ok else None
 
-    async def create_worktree(self, *, branch: str, base: str) -> Path:
+    async def create_worktree(self, *, branch: str, base_commit: str) -> Path:
         """The worktree of `branch`: reused if registered, else continued from a pushed branch,
-        else from the local branch, else new from `base`."""
+        else from the local branch, else new from `base_commit`."""
         path = self.worktree_path(branch)
-        check_base(base)
+        check_commit(base_commit)
         async with self._lock:
-            registered = (await self._clear_leftovers()).get(path)
+            registered = (await leftovers.clear_leftovers(self.git, self.worktrees_dir)).get(path)
             if registered and registered.get("branch") == f"refs/heads/{branch}":
                 return path
             if registered:
@@ -170,7 +183,7 @@ class Workspace:
             elif has_local:
                 args = [str(path), branch]
             else:
-                args = ["--no-track", "-b", branch, str(path), await self._base_ref(base)]
+                args = ["--no-track", "-b", branch, str(path), base_commit]
             await self.git.run("worktree", "add", *args, what=f"creating worktree {path}")
         return path
 
@@ -180,13 +193,14 @@ class Workspace:
         args = ("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv")
         return (await self.git.run(*args, worktree=worktree, what="diff")).output
 
-    async def changed_files(self, worktree: Path, *, base: str) -> list[str]:
-        """Every path the commit would change against `base` (stages everything), relative.
+    async def changed_files(self, worktree: Path, *, base_commit: str) -> list[str]:
+        """Every path the commit would change against the run's pinned `base_commit` (stages
+        everything), relative.
 
         Written to a file by git rather than read from its output, which is cut at 64k.
         """
+        start = check_commit(base_commit)
         await self.git.run("add", "-A", worktree=worktree, what="staging changes")
-        start = await self._base_ref(base)
         with tempfile.TemporaryDirectory(prefix="auto-code-") as tmp:
             listing = Path(tmp) / "changed"
             args = ("diff", "--cached", "--name-only", "--no-renames", "-z", f"--output={listing}")
@@ -199,12 +213,13 @@ class Workspace:
         status = await self.git.run(*args, worktree=worktree, what="git status")
         return bool(status.output.strip())
 
-    async def commit(self, worktree: Path, *, message: str, base: str) -> str | None:
+    async def commit(self, worktree: Path, *, message: str, base_commit: str) -> str | None:
         """Commit everything as the bot; the sha to push, or None when there is nothing to push.
 
         Run again after a crash, with the change already committed, it returns HEAD (ahead of
-        `base`) instead of failing or making an empty commit.
+        the run's pinned `base_commit`) instead of failing or making an empty commit.
         """
+        check_commit(base_commit)
         await self.git.run("add", "-A", worktree=worktree, what="staging changes")
         staged = await self.git.run("diff", "--cached", "--quiet", worktree=worktree, check=False)
         if staged.exit_code not in (0, 1):
@@ -213,8 +228,8 @@ class Workspace:
             args = ("commit", "--no-verify", "--quiet", "-m", message)
             await self.git.run(*args, worktree=worktree, what="commit", env=self._identity)
         else:
-            start = await self._base_ref(base)
-            ahead = await self.git.run("rev-list", "--count", f"{start}..HEAD", worktree=worktree)
+            span = f"{base_commit}..HEAD"
+            ahead = await self.git.run("rev-list", "--count", span, worktree=worktree)
             if int(ahead.output.strip()) == 0:
                 return None
         return (await self.git.run("rev-parse", "HEAD", worktree=worktree)).output.strip()
@@ -240,38 +255,23 @@ class Workspace:
         if not BRANCH_PATTERN.fullmatch(relative):  # also refuses `..`: nothing else is deleted
             raise WorkspaceError(f"refusing to remove {worktree}: not a ticket worktree")
         async with self._lock:
-            if worktree in await self._worktrees():
+            if worktree in await leftovers.worktrees(self.git):
                 args = ("worktree", "remove", "--force", "--force", str(worktree))
                 await self.git.run(*args, what=f"removing worktree {worktree}")
-            await asyncio.to_thread(_remove_tree, worktree)
+            await asyncio.to_thread(leftovers.remove_tree, worktree)
             await self.git.run("worktree", "prune", what="worktree prune")
 
     def clear_stale_locks(self) -> list[str]:
-        """Delete the lock files git leaves behind when it is killed; the ones deleted.
-
-        A crash mid-fetch leaves `refs/remotes/origin/<branch>.lock` and every later fetch fails
-        ("cannot lock ref ... File exists"); a crash mid-`git add` leaves the worktree's
-        `index.lock` and its commit fails. Call only while no git command of this service runs,
-        at start-up before runs resume. Only the managed clone (REPO_URL) is touched: in a
-        REPO_DIR, a lock may be a person's git at work.
-        """
-        git_dir = self.repo / ".git"
-        if not self.repo_url or not git_dir.is_dir():
-            return []
-        stale = []
-        for folder, subfolders, files in os.walk(git_dir):
-            if Path(folder) == git_dir:
-                subfolders[:] = [name for name in subfolders if name != "objects"]
-            stale += [Path(folder) / name for name in files if name.endswith(".lock")]
-        for path in stale:
-            path.unlink(missing_ok=True)
-        return sorted(str(path.relative_to(git_dir)) for path in stale)
+        """Delete the lock files a killed git left (`leftovers.clear_stale_locks`); call at
+        start-up, before runs resume. Only the managed clone (REPO_URL) is touched: in a
+        REPO_DIR, a lock may be a person's git at work."""
+        return leftovers.clear_stale_locks(self.repo / ".git") if self.repo_url else []
 
     async def _clone(self) -> None:
         """Clone beside the final path and rename, so a crash never leaves a half clone in place."""
         partial = self.root / "repo.partial"
-        await asyncio.to_thread(_remove_tree, self.repo)
-        await asyncio.to_thread(_remove_tree, partial)
+        await asyncio.to_thread(leftovers.remove_tree, self.repo)
+        await asyncio.to_thread(leftovers.remove_tree, partial)
         self.root.mkdir(parents=True, exist_ok=True)
         await self.git.clone(partial)
         partial.rename(self.repo)
@@ -283,48 +283,13 @@ class Workspace:
         result = await self.git.run("rev-parse", "--show-toplevel", check=False)
         return result.ok and result.output.strip() == str(self.repo)
 
-    async def _clear_leftovers(self) -> dict[Path, dict[str, str]]:
-        """Prune, drop worktrees a crash left half-created, delete directories git forgot.
-
-        Call with the lock held; returns the worktrees that remain registered.
-        """
-        await self.git.run("worktree", "prune", what="worktree prune")
-        registered = await self._worktrees()
-        for path, info in list(registered.items()):
-            # `git worktree add` locks a new worktree "initializing" until its checkout finished.
-            if info.get("locked") == "initializing" and path.is_relative_to(self.worktrees_dir):
-                log.warning("workspace.half_created_worktree_removed", extra={"path": str(path)})
-                args = ("worktree", "remove", "--force", "--force", str(path))
-                await self.git.run(*args, what=f"removing half-created worktree {path}")
-                del registered[path]
-        tickets = self.worktrees_dir / "ticket"
-        for path in sorted(tickets.iterdir()) if tickets.is_dir() else ():
-            if path not in registered:
-                await asyncio.to_thread(_remove_tree, path)
-        return registered
-
-    async def _worktrees(self) -> dict[Path, dict[str, str]]:
-        """Registered worktrees by path, with their porcelain fields (`branch`, `locked`)."""
-        listing = await self.git.run("worktree", "list", "--porcelain", "-z", what="worktree list")
-        records = (r.strip("\0").split("\0") for r in listing.output.split("\0\0"))
-        fields = (dict(f.partition(" ")[::2] for f in record if f) for record in records)
-        return {Path(f["worktree"]): f for f in fields if "worktree" in f}
-
     async def _has_origin(self) -> bool:
         remotes = await self.git.run("remote", what="listing remotes")
         return "origin" in remotes.output.split()
 
-    async def _base_ref(self, base: str) -> str:
-        """Where ticket branches start: origin's `base`, or the local one without an origin."""
-        origin = await self._has_origin()
-        return f"refs/{'remotes/origin' if origin else 'heads'}/{check_base(base)}"
+    async def _fetch(self) -> None:
+        """Fetch origin into the shared clone (call with the lock held)."""
+        await self.git.run("fetch", "--prune", "origin", what="fetch from origin", net=True)
 
     async def _ok(self, *args: str) -> bool:
         return (await self.git.run(*args, check=False)).ok
-
-
-def _remove_tree(path: Path) -> None:
-    """Delete a directory git no longer tracks (run in a thread: node_modules is large)."""
-    if path.is_dir() and not path.is_symlink():
-        log.warning("workspace.leftover_removed", extra={"path": str(path)})
-        shutil.rmtree(path)

@@ -163,7 +163,10 @@ def main() -> None:
         begin = time.perf_counter()
         await workspace.sync()
         fetches.append(time.perf_counter() - begin)
-        await workspace.create_worktree(branch=f"ticket/bench-{next(tickets)}", base="main")
+        base_commit = await workspace.base_commit("main")
+        await workspace.create_worktree(
+            branch=f"ticket/bench-{next(tickets)}", base_commit=base_commit
+        )
 
     def remove_worktrees() -> None:
         for path in (workspace_root / "worktrees" / "ticket").glob("*"):

@@ -25,7 +25,7 @@ from app.process import CommandResult, command_log
 from app.workspace import Workspace
 from tests.fakes.git_http import GitHttpServer
 from tests.fakes.git_repos import git, isolate_git, make_origin, make_repo, rev
-from tests.test_workspace import BRANCH, make_workspace, ticket_worktree
+from tests.workspace.conftest import BRANCH, commit, make_workspace, ticket_worktree
 
 TOKEN = "ghp_PlantedConfigToken0123456789"
 CANARY = "canary-token-for-plain-git-0123"
@@ -128,7 +128,7 @@ async def pushed_ready(scene: Scene) -> tuple[Workspace, Path, str]:
     workspace = make_workspace(scene.root / "ws", repo_url=scene.origin_url, token=TOKEN)
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
-    sha = await workspace.commit(worktree, message="PROJ-1: feature", base="main")
+    sha = await commit(workspace, worktree, "PROJ-1: feature")
     assert sha is not None
     return workspace, worktree, sha
 
@@ -200,7 +200,7 @@ async def test_a_rewritten_worktree_git_file_is_never_followed(scene: Scene) -> 
     (worktree / ".git").write_text(f"gitdir: {decoy / '.git'}\n")
     (worktree / "more.py").write_text("y = 2\n")
 
-    sha = await workspace.commit(worktree, message="PROJ-1: more", base="main")
+    sha = await commit(workspace, worktree, "PROJ-1: more")
 
     assert not scene.record.exists()
     assert rev(workspace.repo, f"refs/heads/{BRANCH}") == sha
@@ -274,9 +274,10 @@ async def test_a_local_repository_keeps_its_own_configuration(tmp_path: Path) ->
     workspace = make_workspace(tmp_path / "ws", repo_dir=repo)
     await workspace.sync()
 
-    worktree = await workspace.create_worktree(branch=BRANCH, base="main")
+    base_commit = await workspace.base_commit("main")
+    worktree = await workspace.create_worktree(branch=BRANCH, base_commit=base_commit)
     (worktree / "app.py").write_text("print('changed')\n")
-    sha = await workspace.commit(worktree, message="PROJ-1: change", base="main")
+    sha = await workspace.commit(worktree, message="PROJ-1: change", base_commit=base_commit)
 
     assert rev(repo, BRANCH) == sha
     assert git("config", "alias.st", cwd=repo).strip() == "status"

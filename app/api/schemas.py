@@ -59,6 +59,8 @@ class RunView(BaseModel):
     dry_run: bool | None = None
     branch: str | None = None
     base: str | None = None
+    base_commit: str | None = None
+    """The commit of `base` the change is checked against, pinned before the agent ran."""
     worktree: str | None = None
     cleanup_command: str | None = None
     session_id: str | None = None

@@ -80,13 +80,25 @@ async def prepare_workspace(rt: Runtime, run_id: str) -> dict[str, Any]:
         async with tracked_stage(rt, run_id, "workspace") as stage:
             await rt.workspace.sync()
             base = await choose_base(rt)
+            # Pinned before the agent runs; later steps get it from this step's recorded output.
+            base_commit = await rt.workspace.base_commit(base)
             branch = run.job.branch
-            worktree = await rt.workspace.create_worktree(branch=branch, base=base)
-            stage.detail.update(branch=branch, base=base)
+            worktree = await rt.workspace.create_worktree(branch=branch, base_commit=base_commit)
+            stage.detail.update(branch=branch, base=base, base_commit=base_commit)
         rt.store.update(
-            run_id, worktree=str(worktree), branch=branch, base=base, dry_run=rt.settings.is_dry_run
+            run_id,
+            worktree=str(worktree),
+            branch=branch,
+            base=base,
+            base_commit=base_commit,
+            dry_run=rt.settings.is_dry_run,
         )
-        return {"worktree": str(worktree), "branch": branch, "base": base}
+        return {
+            "worktree": str(worktree),
+            "branch": branch,
+            "base": base,
+            "base_commit": base_commit,
+        }
 
     return await guarded(body())
 
@@ -193,19 +205,21 @@ async def implement(rt: Runtime, run_id: str, worktree: Path, prompt: str) -> di
     return await guarded(body())
 
 
-async def commit(rt: Runtime, run_id: str, worktree: Path) -> dict[str, Any]:
+async def commit(rt: Runtime, run_id: str, worktree: Path, base_commit: str) -> dict[str, Any]:
+    """Check the change against the base commit the workspace step pinned, then commit it."""
+
     async def body() -> dict[str, Any]:
         run = load_run(rt, run_id)
         async with tracked_stage(rt, run_id, "commit") as stage:
-            base = run.record["base"]
+            stage.detail["base_commit"] = base_commit
             await leaks.check_change(
                 worktree,
-                await rt.workspace.changed_files(worktree, base=base),
+                await rt.workspace.changed_files(worktree, base_commit=base_commit),
                 secrets=rt.settings.secret_values(),
                 allow_workflow_edits=rt.settings.allow_workflow_edits,
             )
             sha = await rt.workspace.commit(
-                worktree, message=report.commit_message(run.job), base=base
+                worktree, message=report.commit_message(run.job), base_commit=base_commit
             )
             stage.detail["sha"] = sha
         rt.store.update(run_id, commit=sha)

@@ -7,6 +7,8 @@
 DBOS records each finished step; after a crash the workflow is replayed and resumes at the step
 it was in. Steps therefore never raise: they return a dict with an `error` key instead, so the
 replay sees the same value, and each step is safe to run twice (a crash mid-step repeats it).
+The base commit the change is checked against is pinned by the workspace step, before the agent
+runs, and reaches the commit step from that step's recorded output, never from a git ref.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ async def fix_step(
 
 
 @DBOS.step(name="commit")
-async def commit_step(run_id: str, worktree: str) -> dict[str, Any]:
-    return await stages.commit(current(), run_id, Path(worktree))
+async def commit_step(run_id: str, worktree: str, base_commit: str) -> dict[str, Any]:
+    return await stages.commit(current(), run_id, Path(worktree), base_commit)
 
 
 @DBOS.step(name="push")
@@ -126,7 +128,7 @@ async def _pipeline(run_id: str) -> tuple[RunStatus, dict[str, Any]]:
             RunStatus.GATES_FAILING if failing else RunStatus.SUCCEEDED,
             {"failing_gates": failing, **stages.dry_run_note(current(), Path(worktree))},
         )
-    committed = await commit_step(run_id, worktree)
+    committed = await commit_step(run_id, worktree, ws["base_commit"])
     if "error" in committed:
         return RunStatus.FAILED, {"error": committed["error"]}
     if committed["sha"] is None:

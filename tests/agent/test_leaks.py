@@ -96,7 +96,8 @@ async def test_changed_files_include_what_the_agent_committed_itself(tmp_path: P
         author_email="bot@example.com",
     )
 
-    changed = await workspace.changed_files(worktree, base="main")
+    base_commit = git("rev-parse", "main", cwd=repo).strip()
+    changed = await workspace.changed_files(worktree, base_commit=base_commit)
 
     assert sorted(changed) == ["README.md", "new file.txt", "sneaky.py"]
     with pytest.raises(AgentError):

@@ -5,15 +5,19 @@ from __future__ import annotations
 import threading
 
 from tests.e2e.world import GOOD, Behaviour, World, post_ticket, pr_creates, world_fixture, writes
-from tests.fakes.git_repos import git
+from tests.fakes.git_repos import git, push_commit, rev
 from tests.fakes.service import wait_until
 
 world = world_fixture("recovery", scope="function")
 
 
 def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -> None:
-    """The service dies while the model is thinking; the restarted service redoes that step."""
+    """The service dies while the model is thinking; the restarted service redoes that step.
+
+    Meanwhile origin's main moves on: the resumed run still compares its change against the base
+    commit its workspace step pinned, which DBOS hands back from the step's recorded output."""
     hold = threading.Event()
+    pinned = rev(world.origin, "main")
     world.model.add("CRASH-1", Behaviour(writes(GOOD), hold=hold))
     service = world.service("crash")
     service.start()
@@ -24,6 +28,7 @@ def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -
         )
         service.kill()
         hold.set()
+        push_commit(world.origin, {"CHANGELOG.md": "later\n"}, branch="main", message="later")
         service.start()
         run = service.wait_for_run(run_id)
         again = post_ticket(service, "CRASH-1", delivery="crash-1")
@@ -34,6 +39,11 @@ def test_run_killed_during_the_agent_step_finishes_after_restart(world: World) -
     assert again["run_id"] == run_id, "a Jira retry after the crash maps to the same run"
     names = [stage["name"] for stage in run["stages"]]
     assert names.count("implement") == 2
+    assert names.count("workspace") == 1
+    stages = {stage["name"]: stage for stage in run["stages"]}
+    assert stages["workspace"]["detail"]["base_commit"] == pinned
+    assert stages["commit"]["detail"]["base_commit"] == pinned
+    assert run["base_commit"] == pinned != rev(world.origin, "main")
     assert run["stages"][names.index("implement")]["status"] == "interrupted"
     assert len(pr_creates(world, "ticket/crash-1")) == 1
     assert git("show", "ticket/crash-1:src/crash-1.py", cwd=world.origin) == GOOD

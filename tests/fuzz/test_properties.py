@@ -19,9 +19,9 @@ from pydantic import SecretStr, ValidationError
 from app.api.auth import authenticate, sign, signature_valid, token_valid
 from app.config import Settings
 from app.errors import PayloadError
+from app.git_names import BRANCH_PATTERN
 from app.jira import IgnoredEvent, parse_event, to_markdown
 from app.ticket import KEY_PATTERN, Ticket
-from app.workspace import BRANCH_PATTERN
 
 PROPERTIES = settings(
     max_examples=200,
