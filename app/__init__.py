@@ -1,3 +1,3 @@
 """auto-code: Jira tickets to reviewed, linted, tested pull requests."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
