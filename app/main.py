@@ -17,7 +17,7 @@ from app.api import health, metrics, runs, webhook
 from app.config import Settings, load_settings
 from app.observability import build_observers
 from app.pipeline import queue, runtime
-from app.pipeline.observers import close_observers
+from app.pipeline.observers import catch_up_observers, close_observers
 from app.pipeline.runs import RunStore
 from app.workspace import Workspace
 
@@ -29,7 +29,8 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
     """Open the run store, install the runtime, start DBOS and the queue; undo it all on exit.
 
     Unfinished runs resume here: DBOS recovers the workflows it had started, and runs that were
-    written but never enqueued are enqueued now.
+    written but never enqueued are enqueued now. Observers catch up in the background (Jira
+    write-back: the final comment of runs that ended while it could not be written).
     """
     settings.workspace.mkdir(parents=True, exist_ok=True)
     store = await run_in_threadpool(
@@ -49,6 +50,7 @@ async def pipeline_running(settings: Settings) -> AsyncIterator[runtime.Runtime]
         await run_in_threadpool(queue.launch, settings)
         rt.queue = await queue.register(settings)
         resumed = await queue.enqueue_unfinished(rt.queue, store)
+        catch_up_observers(rt.observers)
         log.info(
             "pipeline_started", extra={"unfinished_runs": resumed, "dry_run": settings.is_dry_run}
         )

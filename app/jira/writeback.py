@@ -24,16 +24,18 @@ skipped, with the reason on the run. Remote links are no field of the issue, and
 webhooks have no event for them; the bot in IGNORE_ACCOUNT_IDS covers a site that differs.
 
 What a run's write-back keeps, and the run record's `jira` section it saves, are in
-`app.jira.writeback_state`.
+`app.jira.writeback_state`; which ended runs are written again at start-up, in `app.jira.resync`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import copy
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -41,9 +43,10 @@ from app.config import Settings
 from app.jira.client import JiraClient, JiraError
 from app.jira.comment import CommentContext, build_comment
 from app.jira.document import to_adf, to_wiki
+from app.jira.resync import runs_to_resync
 from app.jira.transitions import retrigger_risk, transition_by_name
 from app.jira.writeback_state import RunState
-from app.pipeline.runs import Run, RunStore
+from app.pipeline.runs import Run, RunStore, utcnow
 
 log = logging.getLogger("auto_code.jira")
 
@@ -60,9 +63,11 @@ class JiraWriteBack:
         self._runs: dict[str, RunState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._claim = threading.Lock()
         self._jira: JiraClient | None = None
         """Made on first use, on the loop that runs the stages (a client is bound to its loop)."""
         self._me: tuple[str, ...] | None = None
+        self._resync: asyncio.Future[None] | concurrent.futures.Future[None] | None = None
 
     @contextlib.asynccontextmanager
     async def stage(self, run: Run, name: str) -> AsyncIterator[None]:
@@ -71,6 +76,28 @@ class JiraWriteBack:
 
     async def run_finished(self, run: Run) -> None:
         self._offer(run, None)
+
+    def catch_up(self) -> None:
+        """At start-up, in the background on the writers' loop: offer again, one after another,
+        the ended runs whose final write is missing (`app.jira.resync`)."""
+        loop = self._writers_loop()
+        if loop is asyncio.get_running_loop():
+            self._resync = loop.create_task(self._catch_up(), name="jira-resync")
+        else:
+            self._resync = asyncio.run_coroutine_threadsafe(self._catch_up(), loop)
+
+    async def _catch_up(self) -> None:
+        try:
+            runs = await asyncio.to_thread(runs_to_resync, self.store, utcnow())
+            log.info(
+                "jira_resync_started", extra={"runs": len(runs), "run_ids": [r.id for r in runs]}
+            )
+            for run in runs:
+                self._offer(run, None)
+                if task := self._tasks.get(run.id):
+                    await asyncio.wait([task])
+        except Exception:
+            log.exception("jira_resync_failed")
 
     async def aclose(self) -> None:
         """Let writes in flight finish (up to `CLOSE_GRACE_S`), then close the connections.
@@ -89,6 +116,8 @@ class JiraWriteBack:
             await asyncio.wrap_future(future)
 
     async def _close_on_loop(self) -> None:
+        if self._resync is not None:
+            self._resync.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=CLOSE_GRACE_S)
         if self._jira is not None and not self._tasks:
@@ -98,11 +127,11 @@ class JiraWriteBack:
     def _offer(self, run: Run, stage: str | None) -> None:
         """Note the run's latest state; start its writer task unless one is running.
 
-        The writers and their client live on the loop of the first offer (the one that runs
-        the stages); an offer made on another (a cancel, on the HTTP server's) is handed to it.
+        The writers and their client live on one loop (`_writers_loop`); an offer made on
+        another (a cancel, on the HTTP server's, or a stage, on DBOS's) is handed to it.
         """
-        loop = self._loop
-        if loop is not None and loop.is_running() and loop is not asyncio.get_running_loop():
+        loop = self._writers_loop()
+        if loop is not asyncio.get_running_loop():
             loop.call_soon_threadsafe(self._offer, run, stage)
             return
         state = self._runs.get(run.id)
@@ -111,12 +140,19 @@ class JiraWriteBack:
             state = self._runs[run.id] = RunState(run=run, jira=jira)
         state.run, state.stage, state.dirty = run, stage, True
         if run.id not in self._tasks:
-            self._loop = asyncio.get_running_loop()
             # A fresh context: the writer outlives the stage whose log fields and spans it
             # would otherwise inherit.
             self._tasks[run.id] = asyncio.create_task(
                 self._drain(state), name=f"jira-{run.id}", context=contextvars.Context()
             )
+
+    def _writers_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop of the first offer or catch-up (DBOS's, or the HTTP server's), claimed under
+        a lock: a stage and the catch-up may come at once, and a client must keep to one loop."""
+        with self._claim:
+            if self._loop is None or not self._loop.is_running():
+                self._loop = asyncio.get_running_loop()
+            return self._loop
 
     async def _drain(self, state: RunState) -> None:
         run_id = state.run.id
@@ -138,14 +174,18 @@ class JiraWriteBack:
 
     async def _sync(self, jira: JiraClient, state: RunState) -> None:
         s = self.settings
+        state.failed = []
         await self._attempt(jira, state, "comment", self._write_comment)
-        if s.jira_transition_on_start:
+        run = state.run
+        # A run that ended without a pull request is not "in progress": a late sync (Jira was
+        # down, or a catch-up at start-up) must not move its ticket there.
+        if s.jira_transition_on_start and (not run.status.terminal or run.record.get("pr_url")):
             await self._attempt(jira, state, "transition_start", self._transition_on_start)
         if state.run.record.get("pr_url"):
             await self._attempt(jira, state, "remote_link", self._link_pull_request)
             if s.jira_transition_on_pr and state.run.status.terminal:
                 await self._attempt(jira, state, "transition_pr", self._transition_on_pr)
-        state.save(self.store, synced=state.synced())
+        state.save(self.store, synced=state.synced(), failed=state.failed or None)
 
     async def _attempt(
         self,
@@ -155,9 +195,11 @@ class JiraWriteBack:
         do: Callable[[JiraClient, RunState], Awaitable[None]],
     ) -> None:
         if operation in state.blocked:
+            state.failed.append(operation)
             return
         try:
             await do(jira, state)
+            return
         except JiraError as exc:
             if exc.refused:
                 state.blocked.add(operation)
@@ -165,6 +207,7 @@ class JiraWriteBack:
         except Exception as exc:
             log.exception("jira_writeback_error", extra=state.log_fields())
             state.record_error(self.store, operation, f"{type(exc).__name__}: {exc}", None)
+        state.failed.append(operation)
 
     async def _write_comment(self, jira: JiraClient, state: RunState) -> None:
         run = state.run

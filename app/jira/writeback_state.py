@@ -2,7 +2,9 @@
 
 The section: `comment_id` (and `comment_creating` while a creation is unconfirmed),
 `remote_link` (the PR URL linked), `transitions` (each one's outcome), `errors` (the latest
-failures) and `synced` (what the latest sync wrote: `running:<stage>` or the status).
+failures), `synced` (what the latest sync was for: `running:<stage>` or the status) and `failed`
+(the operations that sync could not do). An ended run whose `synced` is not its status, or with
+`failed`, is offered again at the next start-up (`app.jira.resync`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class RunState:
     """The comment body last written."""
     blocked: set[str] = field(default_factory=set)
     """Operations Jira refused for good (401, 403, 404, ...): not tried again for this run."""
+    failed: list[str] = field(default_factory=list)
+    """Operations the sync in progress could not do (refused, failed, or blocked)."""
 
     def synced(self) -> str:
         """What the latest sync wrote: `running:<stage>`, or the run's final status."""

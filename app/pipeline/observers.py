@@ -69,6 +69,20 @@ async def notify_finished(observers: Sequence[RunObserver], run: Run) -> None:
             log.exception("observer_failed", extra={"observer": type(observer).__name__})
 
 
+def catch_up_observers(observers: Sequence[RunObserver]) -> None:
+    """Once the pipeline runs: observers with writes to catch up on (`catch_up`, e.g. the final
+    Jira comment of a run that ended while Jira was down) start them in the background.
+    """
+    for observer in observers:
+        catch_up = getattr(observer, "catch_up", None)
+        if catch_up is None:
+            continue
+        try:
+            catch_up()
+        except Exception:
+            log.exception("observer_failed", extra={"observer": type(observer).__name__})
+
+
 async def close_observers(observers: Sequence[RunObserver]) -> None:
     """Before the service stops: let observers with work in the background (`aclose`) end it.
 

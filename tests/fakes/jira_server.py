@@ -20,6 +20,7 @@ misbehave in their own way:
     jira.fault(r"/issue/DOWN-1/", drop=True)                        # close without an answer
     jira.fault(r"/issue/SLOW-1/", hold=True); ...; jira.release()  # answer only when released
     jira.fault(r"POST /issue/LOST-1/comment$", act_then_hold=True)  # do it, then never answer
+    jira.heal(r"/issue/DOWN-1/")                                    # Jira is well again
 """
 
 from __future__ import annotations
@@ -106,6 +107,11 @@ class JiraServer:
     def fault(self, pattern: str, **kwargs: Any) -> None:
         with self._lock:
             self._faults.append(Fault(re.compile(pattern), **kwargs))
+
+    def heal(self, pattern: str) -> None:
+        """Drop the faults added with `pattern` (requests already held stay held)."""
+        with self._lock:
+            self._faults = [f for f in self._faults if f.pattern.pattern != pattern]
 
     def release(self) -> None:
         """Answer every held request (and any held later)."""

@@ -9,7 +9,7 @@ import pytest
 
 from app.jira import decide, parse_event
 from app.jira.writeback import JiraWriteBack
-from app.pipeline.runs import RunStore
+from app.pipeline.runs import RunStatus, RunStore
 from tests.fakes.jira_server import BOT_ACCOUNT_ID, JiraServer
 from tests.jira.writeback_run import Pipeline, run_to_pull_request, settings
 
@@ -99,3 +99,22 @@ async def test_our_own_writes_do_not_start_runs(
             starts.append(body["issue_event_type_name"])
     assert starts == (["issue_generic", "issue_generic"] if transition_starts_a_run else [])
     assert json.dumps(webhooks).count(BOT_ACCOUNT_ID) >= len(webhooks) // 2
+
+
+async def test_a_first_sync_after_a_failure_leaves_the_ticket_where_it_was(
+    jira: JiraServer, store: RunStore
+) -> None:
+    """The run ended before Jira heard of it (Jira was down, or a catch-up at start-up): no
+    "in progress" for a run that is over without a pull request; with one, both transitions."""
+    failed = Pipeline(store, JiraWriteBack(settings(jira), store), "LATE-1")
+    before = jira.status("LATE-1")
+    await failed.finish(RunStatus.FAILED, error={"type": "AgentError", "message": "no"})
+
+    assert jira.status("LATE-1") == before
+    assert not [r for r in jira.requests_for("LATE-1") if r["route"].endswith("/transitions")]
+    assert len(jira.comments("LATE-1")) == 1
+
+    opened = Pipeline(store, JiraWriteBack(settings(jira), store), "LATE-2")
+    pr = "https://github.com/acme/widgets/pull/9"
+    await opened.finish(RunStatus.SUCCEEDED, pr_url=pr, pr_number=9)
+    assert jira.status("LATE-2") == "In Review"
