@@ -30,5 +30,5 @@ def check_base(base: str) -> str:
 
 def check_commit(sha: str) -> str:
     if not COMMIT_PATTERN.fullmatch(sha):
-        raise WorkspaceError(f"refusing base commit {sha!r}: not a full commit id")
+        raise WorkspaceError(f"refusing commit {sha!r}: not a full commit id")
     return sha

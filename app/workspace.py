@@ -234,18 +234,20 @@ class Workspace:
                 return None
         return (await self.git.run("rev-parse", "HEAD", worktree=worktree)).output.strip()
 
-    async def push(self, branch: str) -> None:
-        """Push without force; pushing what origin already has is a no-op.
+    async def push(self, branch: str, *, commit: str) -> None:
+        """Push `commit` to `branch` without force; pushing what origin already has is a no-op.
 
-        The branch is pushed from the shared clone, never from its worktree: a worktree's `.git`
-        file is the agent's to rewrite.
+        The commit the pipeline checked is pushed, not whatever the branch points at by now, and
+        from the shared clone, never from its worktree: the agent's programs can move a ref and
+        rewrite a worktree's `.git` file.
         """
         ref = f"refs/heads/{check_branch(branch)}"
+        check_commit(commit)
         if not await self._has_origin():
             raise WorkspaceError(f"cannot push {branch}: the repository has no origin remote")
         async with self._lock:  # the push updates the shared clone's refs/remotes/origin/*
             what = f"push of {branch} to origin (rejected = origin has commits this branch lacks)"
-            args = ("push", "--no-verify", "origin", f"{ref}:{ref}")
+            args = ("push", "--no-verify", "origin", f"{commit}:{ref}")
             await self.git.run(*args, what=what, net=True)
 
     async def remove_worktree(self, worktree: Path) -> None:

@@ -147,7 +147,7 @@ async def test_planted_clone_configuration_is_refused_then_restored(
     assert scene.leaked(CANARY), "the plant is live: plain git hands it the token"
 
     with pytest.raises(TamperingError, match=TAMPERED) as caught:
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=sha)
     assert key in str(caught.value)
     with pytest.raises(TamperingError, match=TAMPERED):
         await workspace.has_changes(worktree)
@@ -158,7 +158,7 @@ async def test_planted_clone_configuration_is_refused_then_restored(
     restores = [r for r in caplog.records if r.message == "workspace.git_config_restored"]
     assert len(restores) == 1
     assert any(key in wrong for wrong in restores[0].keys)
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=sha)
 
     assert rev(scene.origin, f"refs/heads/{BRANCH}") == sha
     assert rev(scene.evil_repo, f"refs/heads/{BRANCH}") is None
@@ -183,7 +183,7 @@ async def test_global_configuration_in_home_is_never_read(
     assert scene.leaked(CANARY), "the plant is live: plain git reads it"
 
     await workspace.sync()
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=sha)
 
     assert rev(scene.origin, f"refs/heads/{BRANCH}") == sha
     assert not scene.leaked(TOKEN)
@@ -215,7 +215,7 @@ async def test_a_rewritten_worktree_git_file_is_never_followed(scene: Scene) -> 
 async def test_a_clone_whose_git_dir_was_replaced_is_cloned_again(scene: Scene) -> None:
     """`<clone>/.git` turned into a `.git` file naming another repository: git would follow it,
     to that repository's configuration. Nothing runs on it; the next sync clones afresh."""
-    workspace, _worktree, _ = await pushed_ready(scene)
+    workspace, _worktree, sha = await pushed_ready(scene)
     decoy = make_repo(scene.root / "decoy")
     git("config", "credential.helper", f"!env >>{scene.record}", cwd=decoy)
     git_dir = workspace.repo / ".git"
@@ -223,7 +223,7 @@ async def test_a_clone_whose_git_dir_was_replaced_is_cloned_again(scene: Scene) 
     git_dir.write_text(f"gitdir: {decoy / '.git'}\n")
 
     with pytest.raises(TamperingError, match=r"\.git \(not a directory\)"):
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=sha)
     again = await ticket_worktree(workspace)
 
     assert workspace.git.has_git_dir()
@@ -236,7 +236,7 @@ async def test_a_clean_clone_is_parsed_once_and_works(scene: Scene) -> None:
     reset = command_log.set(records)
     try:
         workspace, _worktree, sha = await pushed_ready(scene)
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=sha)
         await workspace.sync()
         assert await workspace.base_branch(None) == "main"
     finally:

@@ -228,10 +228,10 @@ async def commit(rt: Runtime, run_id: str, worktree: Path, base_commit: str) -> 
     return await guarded(body())
 
 
-async def push(rt: Runtime, run_id: str, branch: str) -> dict[str, Any]:
+async def push(rt: Runtime, run_id: str, branch: str, commit: str) -> dict[str, Any]:
     async def body() -> dict[str, Any]:
         async with tracked_stage(rt, run_id, "push"):
-            await rt.workspace.push(branch)
+            await rt.workspace.push(branch, commit=commit)
         return {"pushed": branch}
 
     return await guarded(body())

@@ -63,8 +63,8 @@ async def commit_step(run_id: str, worktree: str, base_commit: str) -> dict[str,
 
 
 @DBOS.step(name="push")
-async def push_step(run_id: str, branch: str) -> dict[str, Any]:
-    return await stages.push(current(), run_id, branch)
+async def push_step(run_id: str, branch: str, commit: str) -> dict[str, Any]:
+    return await stages.push(current(), run_id, branch, commit)
 
 
 @DBOS.step(name="pull_request")
@@ -133,7 +133,7 @@ async def _pipeline(run_id: str) -> tuple[RunStatus, dict[str, Any]]:
         return RunStatus.FAILED, {"error": committed["error"]}
     if committed["sha"] is None:
         return RunStatus.NO_CHANGES, {"explanation": "the fix rounds undid every change"}
-    pushed = await push_step(run_id, ws["branch"])
+    pushed = await push_step(run_id, ws["branch"], committed["sha"])
     if "error" in pushed:
         return RunStatus.FAILED, {"error": pushed["error"]}
     pr = await pull_request_step(run_id, ws["base"], bool(failing))

@@ -115,7 +115,7 @@ async def test_only_a_branch_origin_has_and_a_full_commit_id_are_accepted(
     with pytest.raises(WorkspaceError, match="refusing base branch"):
         await workspace.base_commit("--upload-pack=evil")
     for start in ("main", "origin/main", "HEAD~1", "--orphan"):
-        with pytest.raises(WorkspaceError, match="refusing base commit"):
+        with pytest.raises(WorkspaceError, match="refusing commit"):
             await workspace.create_worktree(branch=BRANCH, base_commit=start)
-        with pytest.raises(WorkspaceError, match="refusing base commit"):
+        with pytest.raises(WorkspaceError, match="refusing commit"):
             await workspace.commit(workspace.repo, message="x", base_commit=start)

@@ -63,8 +63,8 @@ async def test_push_lands_on_origin_and_twice_is_fine(workspace: Workspace, orig
     (worktree / "feature.py").write_text("x = 1\n")
     sha = await commit(workspace, worktree, "PROJ-1: feature")
 
-    await workspace.push(BRANCH)
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=sha)
+    await workspace.push(BRANCH, commit=sha)
 
     assert rev(origin, f"refs/heads/{BRANCH}") == sha
 
@@ -72,14 +72,13 @@ async def test_push_lands_on_origin_and_twice_is_fine(workspace: Workspace, orig
 async def test_push_never_forces_over_commits_on_origin(workspace: Workspace, origin: Path) -> None:
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
-    await commit(workspace, worktree, "first")
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=await commit(workspace, worktree, "first"))
     reviewer = push_commit(origin, {"feature.py": "x = 2\n"}, branch=BRANCH, message="review")
     (worktree / "other.py").write_text("y = 1\n")
-    await commit(workspace, worktree, "second")
+    second = await commit(workspace, worktree, "second")
 
     with pytest.raises(WorkspaceError, match="push of ticket/proj-1 to origin") as caught:
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=second)
     assert "[rejected]" in caught.value.output_tail
     assert rev(origin, f"refs/heads/{BRANCH}") == reviewer
 
@@ -94,9 +93,26 @@ async def test_concurrent_tickets_share_one_clone_without_lock_errors(
         worktree = await ticket_worktree(workspace, branch)
         (worktree / f"{branch.replace('/', '_')}.txt").write_text(branch)
         sha = await commit(workspace, worktree, branch)
-        await workspace.push(branch)
+        await workspace.push(branch, commit=sha)
         return sha
 
     shas = await asyncio.gather(*(run(branch) for branch in branches))
 
     assert [rev(origin, f"refs/heads/{b}") for b in branches] == shas
+
+
+async def test_push_sends_the_checked_commit_not_where_the_branch_moved(
+    workspace: Workspace, origin: Path
+) -> None:
+    """Between the commit stage's checks and the push, a program of the agent's can move the
+    branch; what reaches origin is the commit that was checked."""
+    worktree = await ticket_worktree(workspace)
+    (worktree / "feature.py").write_text("x = 1\n")
+    checked = await commit(workspace, worktree, "PROJ-1: feature")
+    (worktree / "feature.py").write_text("x = 'unchecked'\n")
+    git("commit", "-q", "-am", "unchecked", cwd=worktree)
+    assert rev(workspace.repo, BRANCH) != checked
+
+    await workspace.push(BRANCH, commit=checked)
+
+    assert rev(origin, f"refs/heads/{BRANCH}") == checked

@@ -31,8 +31,7 @@ async def test_token_is_never_stored_or_logged(tmp_path: Path, origin: Path) -> 
     try:
         worktree = await ticket_worktree(workspace)
         (worktree / "feature.py").write_text("x = 1\n")
-        await commit(workspace, worktree, "PROJ-1: feature")
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=await commit(workspace, worktree, "PROJ-1: feature"))
         await workspace.sync()
     finally:
         command_log.reset(reset)

@@ -47,7 +47,7 @@ async def test_rerun_continues_from_the_pushed_branch(workspace: Workspace, orig
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
     pushed = await commit(workspace, worktree, "PROJ-1: feature")
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=pushed)
     await workspace.remove_worktree(worktree)
     git("branch", "-D", BRANCH, cwd=workspace.repo)
 
@@ -62,8 +62,7 @@ async def test_rerun_takes_commits_others_pushed_to_the_branch(
 ) -> None:
     worktree = await ticket_worktree(workspace)
     (worktree / "feature.py").write_text("x = 1\n")
-    await commit(workspace, worktree, "PROJ-1: feature")
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=await commit(workspace, worktree, "PROJ-1: feature"))
     await workspace.remove_worktree(worktree)  # the local branch stays, now behind origin's
     reviewer = push_commit(origin, {"feature.py": "x = 2\n"}, branch=BRANCH, message="review")
 
@@ -75,8 +74,7 @@ async def test_rerun_takes_commits_others_pushed_to_the_branch(
 async def test_rerun_keeps_local_commits_that_were_never_pushed(workspace: Workspace) -> None:
     worktree = await ticket_worktree(workspace)
     (worktree / "a.py").write_text("a = 1\n")
-    await commit(workspace, worktree, "first")
-    await workspace.push(BRANCH)
+    await workspace.push(BRANCH, commit=await commit(workspace, worktree, "first"))
     (worktree / "b.py").write_text("b = 1\n")
     unpushed = await commit(workspace, worktree, "second")
     await workspace.remove_worktree(worktree)
@@ -126,7 +124,7 @@ async def test_local_repo_without_origin(tmp_path: Path) -> None:
     assert worktree.parent.parent == tmp_path / "ws" / "worktrees"
     assert rev(repo, BRANCH) == sha
     with pytest.raises(WorkspaceError, match="no origin remote"):
-        await workspace.push(BRANCH)
+        await workspace.push(BRANCH, commit=sha)
 
 
 async def test_remove_worktree_keeps_the_branch(workspace: Workspace) -> None:
