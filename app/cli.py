@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from app import logs
-from app.config import Settings, SettingsError, load_settings, scrub_environ
+from app.config import Settings, SettingsError, load_settings
+from app.environment import scrub_environ
 from app.errors import PayloadError
 from app.hardening import forbid_memory_access
 from app.jira import sanitize_text, to_markdown

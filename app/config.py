@@ -6,8 +6,6 @@ every problem at once. Secrets are `SecretStr`: they never appear in reprs, logs
 
 from __future__ import annotations
 
-import os
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,9 +17,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 MIN_WEBHOOK_SECRET_LENGTH = 16
 
 CommaList = Annotated[list[str], NoDecode]
-
-SECRET_ENV_PATTERN = re.compile(r"(TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS?|_PAT)$", re.IGNORECASE)
-"""Environment names that hold credentials: never inherited by the agent or the checks."""
 
 
 class SettingsError(ValueError):
@@ -280,29 +275,6 @@ def _present(secret: SecretStr | None) -> bool:
 def _is_http_url(value: str | None) -> bool:
     parts = urlsplit(value or "")
     return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def is_secret_env_name(name: str) -> bool:
-    return bool(SECRET_ENV_PATTERN.search(name))
-
-
-def scrub_environ() -> list[str]:
-    """Remove credentials from this process's environment once Settings hold them.
-
-    The Claude CLI inherits the whole environment of the service, so anything left here would be
-    readable by the agent's Bash tool. git, gh and the CLI get what they need passed explicitly.
-    """
-    removed = [name for name in os.environ if is_secret_env_name(name)]
-    for name in removed:
-        del os.environ[name]
-    return removed
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child process: ours without credentials, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not is_secret_env_name(k)}
-    env.update(extra or {})
-    return env
 
 
 def load_settings() -> Settings:

@@ -39,7 +39,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from app import git_config
-from app.config import child_env
+from app.environment import child_env
 from app.errors import TamperingError, WorkspaceError
 from app.process import OUTPUT_LIMIT, CommandResult, run_command
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from app.config import child_env
+from app.environment import child_env
 from app.errors import PullRequestError
 from app.process import CommandResult, run_command
 

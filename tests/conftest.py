@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.config import is_secret_env_name, setting_env_names
+from app.config import setting_env_names
+from app.environment import is_secret_env_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT / "tests" / "samples" / "jira"

@@ -18,7 +18,7 @@ from app.checks import (
     run_gate,
     run_setup,
 )
-from app.config import child_env
+from app.environment import child_env
 from app.errors import RepoConfigError
 from tests.fakes.git_repos import write_files
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings, SettingsError, child_env, load_settings, scrub_environ
+from app.config import Settings, SettingsError, load_settings
+from app.environment import child_env, scrub_environ
 
 
 def test_development_defaults_run_dry_on_sqlite_in_the_workspace() -> None:

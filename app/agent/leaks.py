@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from app.agent.calls import CI_DIRECTORIES
-from app.config import is_secret_env_name
+from app.environment import is_secret_env_name
 from app.errors import AgentError
 from app.redaction import searchable
 

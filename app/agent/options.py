@@ -35,7 +35,8 @@ from claude_agent_sdk import ClaudeAgentOptions
 from app.agent.calls import IMPLEMENT_TOOLS, REVIEW_TOOLS
 from app.agent.guard import Guard
 from app.agent.prompts import GUIDANCE_LIMIT, system_append
-from app.config import is_secret_env_name, setting_env_names
+from app.config import setting_env_names
+from app.environment import is_secret_env_name
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest single message the SDK reads from the CLI (a big tool result is one line)."""

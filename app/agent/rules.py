@@ -39,7 +39,7 @@ from app.agent.git_rules import (
     no_git_remote_change,
     no_shared_git_change,
 )
-from app.config import is_secret_env_name
+from app.environment import is_secret_env_name
 
 PRIVILEGE_TOOLS = frozenset({"sudo", "su", "doas", "pkexec", "nsenter", "chroot"})
 GITHUB_CLIS = frozenset({"gh", "hub"})

@@ -12,7 +12,7 @@ from typing import Any
 
 from app import checks
 from app.agent import prompts, sessions
-from app.config import child_env
+from app.environment import child_env
 from app.pipeline.runs import Run
 from app.pipeline.runtime import Runtime
 from app.pipeline.stages import (

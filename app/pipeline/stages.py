@@ -17,7 +17,7 @@ from app import checks, github
 from app.agent import leaks, prompts, sessions
 from app.agent.calls import Policy
 from app.agent.warm_client import RUN_TAG_ENV
-from app.config import child_env
+from app.environment import child_env
 from app.errors import RepoConfigError
 from app.pipeline import report
 from app.pipeline.observers import notify_finished

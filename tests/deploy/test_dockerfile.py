@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from app.config import is_secret_env_name
+from app.environment import is_secret_env_name
 from tests.deploy.files import REPO_ROOT, Instruction, dockerfile
 
 TOKEN_PREFIXES = re.compile(r"ghp_|gho_|github_pat_|sk-ant-|sk-lf-|pk-lf-")

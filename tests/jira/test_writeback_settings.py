@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import SettingsError, child_env, load_settings, scrub_environ
+from app.config import SettingsError, load_settings
+from app.environment import child_env, scrub_environ
 from app.jira.writeback import JiraWriteBack
 from app.observability import build_observers
 from app.pipeline.runs import RunStore
