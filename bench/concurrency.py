@@ -9,11 +9,10 @@ the service and every process below it (CLI sessions, git, gh, checks): RSS summ
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 
-from bench.record import OUT, machine, record
+from bench.record import fresh_output, machine, record
 from tests.e2e.world import GOOD, Behaviour, make_world, post_ticket, writes
 from tests.fakes.processes import tree_memory_kib
 
@@ -49,9 +48,7 @@ def mib(kib: float) -> str:
 
 def main() -> None:
     started = machine()
-    root = OUT / "concurrency"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = fresh_output("concurrency")
     world = make_world(root)
     service = world.service("service", MAX_CONCURRENT_TICKETS="8").start()
     assert service.proc is not None

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
 
 from app import checks
 from app.agent import AgentLimits, sessions
-from bench.record import OUT, machine, median, ms, record
+from bench.record import fresh_output, machine, median, ms, record
 from tests.e2e.world import GOOD, Behaviour, make_world, post_ticket, writes
 from tests.fakes.git_repos import git, make_origin
 from tests.fakes.model_server import ModelRequest, ModelServer, Reply, text
@@ -121,9 +120,7 @@ def through_the_service(root: Path) -> tuple[list[float], dict[str, list[float]]
 
 def main() -> None:
     started = machine()
-    root = OUT / "first_token"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = fresh_output("first_token")
     measured = in_process(root / "in-process")
     firsts, parts = through_the_service(root / "service")
 

@@ -10,11 +10,10 @@ commands is what the service and the agent's CLI cost; the run record splits it 
 from __future__ import annotations
 
 import os
-import shutil
 from collections import defaultdict
 from datetime import datetime
 
-from bench.record import OUT, machine, median, record
+from bench.record import fresh_output, machine, median, record
 from tests.e2e.world import FIX_ALL, Behaviour, make_world, post_ticket, writes
 
 REPEAT = int(os.environ.get("OVERHEAD_REPEAT", "3"))
@@ -68,9 +67,7 @@ def analyse(run: dict) -> dict[str, float]:
 
 def main() -> None:
     started = machine()
-    root = OUT / "overhead"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = fresh_output("overhead")
     world = make_world(root)
     fixes = {gate: FIX_ALL[gate] for gate in ("lint", "test")}
     service = world.service("service").start()

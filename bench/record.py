@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 from datetime import UTC, datetime
@@ -15,6 +16,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
 OUT = BENCH_DIR / "out"
 """Scratch space (git-ignored): generated repositories, workspaces, logs."""
+
+
+def fresh_output(name: str) -> Path:
+    """`OUT/<name>`, emptied: each benchmark starts from nothing left by its last run."""
+    root = OUT / name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    return root
 
 
 def _first(path: str, prefix: str) -> str:
